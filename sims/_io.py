@@ -1,0 +1,187 @@
+"""Output files: tidy CSV tables and JSON sidecars, written atomically.
+
+Every table the engine writes gets a sidecar ``<file>.json`` holding all parameters, the
+package, JAX and NumPy versions, and the device, so that a figure or a CSV can always be
+traced back to the run that made it.  Files are written to a temporary name in the same
+folder and renamed into place, so an interrupted run never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import platform
+import sys
+import tempfile
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import jax
+import numpy as np
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temporary file + ``os.replace``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (np.ndarray, jax.Array)):
+        return _jsonable(np.asarray(value).tolist())
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        v = float(value)
+        return v if math.isfinite(v) else str(v)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    return value
+
+
+def environment() -> dict:
+    """Package, JAX, NumPy versions and the device the run used."""
+    try:
+        version = metadata.version("overparam")
+    except metadata.PackageNotFoundError:  # running from a source tree
+        version = "source"
+    devices = jax.devices()
+    return {
+        "overparam": version,
+        "jax": jax.__version__,
+        "jaxlib": metadata.version("jaxlib") if _has("jaxlib") else None,
+        "numpy": np.__version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "backend": jax.default_backend(),
+        "device": str(devices[0].device_kind) if devices else None,
+        "device_count": len(devices),
+        "x64": bool(jax.config.read("jax_enable_x64")),
+        "time_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _has(dist: str) -> bool:
+    try:
+        metadata.version(dist)
+        return True
+    except metadata.PackageNotFoundError:
+        return False
+
+
+def write_sidecar(path, parameters: Mapping[str, Any], **extra) -> Path:
+    """Write ``<path>.json`` with ``parameters``, ``extra`` and :func:`environment`."""
+    path = Path(path)
+    payload = {"file": path.name, "parameters": _jsonable(dict(parameters)),
+               "environment": environment(), **_jsonable(extra)}
+    return atomic_write_bytes(path.with_name(path.name + ".json"),
+                              (json.dumps(payload, indent=2, sort_keys=False) + "\n").encode())
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        if math.isnan(v):
+            return "nan"
+        return repr(v)
+    if isinstance(v, (np.integer,)):
+        return str(int(v))
+    return str(v)
+
+
+def write_csv(path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None,
+              parameters: Mapping[str, Any] | None = None) -> Path:
+    """Write a tidy CSV (one row per grid point and method) atomically, plus its sidecar."""
+    rows = list(rows)
+    if columns is None:
+        columns = []
+        for r in rows:
+            columns += [k for k in r if k not in columns]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        w.writerow([_fmt(r.get(c, "")) for c in columns])
+    out = atomic_write_bytes(path, buf.getvalue().encode())
+    write_sidecar(out, parameters or {}, columns=list(columns), rows=len(rows))
+    return out
+
+
+def read_csv(path) -> list[dict[str, str]]:
+    """Read a CSV written by :func:`write_csv` (values as strings)."""
+    with Path(path).open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def save_figure(fig, path, parameters: Mapping[str, Any] | None = None, dpi: int = 200) -> Path:
+    """Save a matplotlib figure atomically (format from the suffix) plus its sidecar."""
+    path = Path(path)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=path.suffix.lstrip(".") or "png", dpi=dpi, bbox_inches="tight")
+    out = atomic_write_bytes(path, buf.getvalue())
+    write_sidecar(out, parameters or {})
+    return out
+
+
+class ResumableRecord:
+    """A JSON-lines checkpoint for long sweeps: finished grid points are appended (each
+    line flushed and fsynced) and skipped when the sweep is run again with the same key."""
+
+    def __init__(self, path, run_key: Mapping[str, Any]):
+        self.path = Path(path)
+        self.run_key = json.dumps(_jsonable(dict(run_key)), sort_keys=True)
+        self.done: dict[str, dict] = {}
+        if self.path.exists():
+            with self.path.open() as fh:
+                for line in fh:
+                    try:
+                        rec = json.loads(line)
+                    except json.JSONDecodeError:  # a line cut by an interruption
+                        continue
+                    if rec.get("run_key") == self.run_key:
+                        self.done[rec["point"]] = rec["value"]
+
+    def __contains__(self, point: str) -> bool:
+        return point in self.done
+
+    def add(self, point: str, value: Mapping[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        rec = {"run_key": self.run_key, "point": point, "value": _jsonable(dict(value))}
+        with self.path.open("a") as fh:
+            fh.write(json.dumps(rec) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        self.done[point] = rec["value"]
+
+
+def iter_rows(columns: Mapping[str, Iterable]) -> list[dict]:
+    """Columns (equal-length iterables) to a list of row dicts."""
+    keys = list(columns)
+    cols = [list(np.asarray(columns[k]).ravel()) if not isinstance(columns[k], list)
+            else columns[k] for k in keys]
+    return [dict(zip(keys, vals)) for vals in zip(*cols)]
