@@ -21,3 +21,8 @@ from ._ridge import optimal_ridge as optimal_ridge
 from ._status import SolverError as SolverError
 from ._status import Status as Status
 from ._status import status_names as status_names
+from ._pruning import PrunedRiskCurve as PrunedRiskCurve
+from ._pruning import magnitude_threshold as magnitude_threshold
+from ._pruning import pruned_point as pruned_point
+from ._pruning import pruned_risk as pruned_risk
+from ._pruning import train_small_risk as train_small_risk

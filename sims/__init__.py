@@ -10,3 +10,5 @@ from ._linear import DenseSimulation as DenseSimulation
 from ._linear import dense_risk as dense_risk
 from ._compare import Comparison as Comparison
 from ._compare import compare_dense as compare_dense
+from ._pruning import PrunedSimulation as PrunedSimulation
+from ._pruning import pruned_risk as pruned_risk

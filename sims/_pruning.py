@@ -1,0 +1,249 @@
+"""Monte Carlo of pruning and retraining (independent of ``asymptotics``).
+
+Each trial draws one data set (as in :mod:`sims._linear`), fits every grid point
+``(p, n, ridge)``, and prunes each fit to each ``keep`` value by every requested rule, with
+common random numbers (the same fit is pruned by all rules):
+
+* ``magnitude``: the ``s`` largest ``|b_i|``;
+* ``saliency``: the ``s`` largest ``lambda_i b_i^2`` (population ``lambda``, or the empirical
+  ``diag(X^T X / n)`` with ``saliency='empirical'``);
+* ``oracle``: a data-independent support, the ``s`` largest ``lambda_i beta_i^2`` (ties broken
+  by pool order) or a support given by the user;
+* ``random``: a uniformly random support (one uniform score per feature and trial, so the
+  supports are nested in ``s``).
+
+Retraining refits least squares on the kept columns: ``same`` uses the data that chose the
+support, ``fresh`` a new independent sample of the same size.  ``oracle`` with ``same`` is
+the "train the small model on the known features" baseline.  Risks are exact population
+risks ``sigma^2 + sum_i lambda_i (theta_i - beta_i)^2``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from models import InputError, LinearTask
+from models._config import MATMUL_PRECISION
+from models._errors import check_choice, check_int_range, check_positive
+
+from ._linear import _fit_dual, _fit_primal, _sample, default_chunk
+
+RULES = ("magnitude", "saliency", "oracle", "random")
+RETRAIN = ("none", "same", "fresh")
+_HI = MATMUL_PRECISION
+
+
+def _ranks(score):
+    """Rank of each entry in decreasing score (0 = largest), ties broken by index."""
+    order = jnp.argsort(-score, stable=True)
+    return order, jnp.empty_like(order).at[order].set(jnp.arange(score.shape[0]))
+
+
+def _refit(x, y, idx, valid, n):
+    """OLS on the columns ``idx[valid]`` using the first ``n`` rows; returns a pool vector."""
+    rows = (jnp.arange(x.shape[0]) < n).astype(x.dtype)
+    xs = x[:, idx] * rows[:, None] * valid[None, :]
+    a = jnp.matmul(xs.T, xs, precision=_HI) / n + jnp.diag(1.0 - valid)
+    rhs = jnp.matmul(xs.T, y * rows, precision=_HI) / n
+    th = jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(a), rhs) * valid
+    return jnp.zeros(x.shape[1], x.dtype).at[idx].add(th)
+
+
+@partial(jax.jit, static_argnames=("n_max", "width_primal", "rules", "retrain", "s_max",
+                                   "empirical_saliency", "dtype"))
+def _pruned_chunk(keys, lam_p, beta_p, tail_sd, noise, grid_primal, grid_dual, keeps, user_mask,
+                  *, n_max, width_primal, rules, retrain, s_max, empirical_saliency, dtype):
+    P = lam_p.shape[0]
+
+    def risk_of(theta):
+        return noise**2 + tail_sd**2 + jnp.sum(lam_p * (theta - beta_p) ** 2)
+
+    def one_trial(key):
+        k_data, k_fresh, k_rand = jax.random.split(key, 3)
+        x, y = _sample(k_data, lam_p, beta_p, tail_sd, noise, n_max, dtype)
+        if "fresh" in retrain:
+            x2, y2 = _sample(k_fresh, lam_p, beta_p, tail_sd, noise, n_max, dtype)
+        u = jax.random.uniform(k_rand, (P,), dtype)
+        fits = []
+        for grid, fit in ((grid_primal, lambda g: _fit_primal(x, y, g[0], g[1], g[2], width_primal)),
+                          (grid_dual, lambda g: _fit_dual(x, y, g[0], g[1], g[2]))):
+            if grid.shape[0]:
+                fits.append(jax.lax.map(fit, grid))
+        b_all = jnp.concatenate(fits, axis=0)                              # (G, P)
+        g_all = jnp.concatenate([grid_primal, grid_dual], axis=0)          # (G, 3)
+
+        def prune_point(b, g):
+            p, n = g[0], g[1]
+            inside = jnp.arange(P) < p
+            rows = (jnp.arange(n_max) < n).astype(dtype)
+            lam_hat = jnp.sum((x * rows[:, None]) ** 2, axis=0) / n
+            scores = {"magnitude": jnp.abs(b),
+                      "saliency": (lam_hat if empirical_saliency else lam_p) * b**2,
+                      "oracle": jnp.where(user_mask > 0, 1.0, 0.0) if user_mask is not None
+                      else lam_p * beta_p**2,
+                      "random": u}
+
+            def per_keep(s):
+                out = []
+                for rule in rules:
+                    order, rank = _ranks(jnp.where(inside, scores[rule], -jnp.inf))
+                    kept = (rank < s) & inside
+                    modes = []
+                    for mode in retrain:
+                        if mode == "none":
+                            theta = jnp.where(kept, b, 0.0)
+                        else:
+                            idx = order[:s_max]
+                            valid = (jnp.arange(s_max) < s).astype(dtype)
+                            xx, yy = (x, y) if mode == "same" else (x2, y2)
+                            theta = _refit(xx, yy, idx, valid, n)
+                        modes.append(risk_of(theta))
+                    out.append(jnp.stack(modes))
+                return jnp.stack(out)                                       # (R, M)
+
+            return risk_of(b), jax.vmap(per_keep)(keeps)                   # (), (K, R, M)
+
+        return jax.vmap(prune_point)(b_all, g_all)
+
+    return jax.vmap(one_trial)(keys)                                       # (T, G), (T, G, K, R, M)
+
+
+@dataclasses.dataclass(frozen=True)
+class PrunedSimulation:
+    """Monte Carlo pruned risks.  ``risks``: ``grid + (K, R, M, trials)`` for the keep values
+    ``keep`` (K), rules (R) and retraining modes (M); ``dense``: ``grid + (trials,)``."""
+
+    p: np.ndarray
+    n: np.ndarray
+    ridge: np.ndarray
+    keep: np.ndarray
+    rules: tuple[str, ...]
+    retrain: tuple[str, ...]
+    risks: np.ndarray
+    dense: np.ndarray
+
+    def select(self, rule: str, retrain: str = "none") -> np.ndarray:
+        """Risks of one rule and retraining mode: ``grid + (K, trials)``."""
+        return self.risks[..., self.rules.index(rule), self.retrain.index(retrain), :]
+
+    @staticmethod
+    def summary(r: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mean, standard error and median over the trailing trial axis."""
+        t = r.shape[-1]
+        return r.mean(-1), r.std(-1, ddof=1) / math.sqrt(t), np.median(r, -1)
+
+    def rows(self) -> list[dict]:
+        mean, se, med = self.summary(self.risks)
+        dmean = self.dense.mean(-1)
+        out = []
+        for gi in np.ndindex(self.p.shape):
+            for k, s in enumerate(self.keep):
+                for j, rule in enumerate(self.rules):
+                    for m, mode in enumerate(self.retrain):
+                        out.append(dict(p=int(self.p[gi]), n=int(self.n[gi]),
+                                        ridge=float(self.ridge[gi]), keep=int(s), rule=rule,
+                                        retrain=mode, dense_risk_mean=float(dmean[gi]),
+                                        risk_mean=float(mean[gi + (k, j, m)]),
+                                        risk_stderr=float(se[gi + (k, j, m)]),
+                                        risk_median=float(med[gi + (k, j, m)]),
+                                        trials=int(self.risks.shape[-1])))
+        return out
+
+
+def pruned_risk(task: LinearTask, p, keep, rule=RULES, retrain=("none",), *, trials: int,
+                key: jax.Array, n=None, ridge=None, saliency: str = "population",
+                support=None, dtype=jnp.float64, chunk: int | None = None,
+                memory_budget: int = 1 << 30, progress: bool = False) -> PrunedSimulation:
+    """Monte Carlo pruned risk on a ``(p, n, ridge)`` grid x ``keep`` values x rules x
+    retraining modes (one compiled function; trials vmapped in chunks).
+
+    Example:
+      >>> task = models.LinearTask.two_level(strong=40, lam_strong=1, lam_weak=0.05, n=100,
+      ...                                    noise=1, pool=800)
+      >>> mc = sims.pruned_risk(task, p=800, keep=40, rule=("magnitude", "oracle"),
+      ...                       retrain=("none", "same"), trials=400, key=jax.random.key(0))
+      >>> mc.summary(mc.select("magnitude"))[0]   # E2 at p = 800: MP about 1.613
+    """
+    rules = (rule,) if isinstance(rule, str) else tuple(rule)
+    retrain = (retrain,) if isinstance(retrain, str) else tuple(retrain)
+    if not rules or not retrain:
+        raise InputError("rule/retrain: empty; allowed: at least one value")
+    for r in rules:
+        check_choice("rule", r, RULES)
+    for r in retrain:
+        check_choice("retrain", r, RETRAIN)
+    check_choice("saliency", saliency, ("population", "empirical"))
+    p = task.pool_size if p is None else p
+    n = task.n if n is None else n
+    ridge = float(task.ridge) if ridge is None else ridge
+    p = check_int_range("p", p, 1, task.pool_size)
+    n = check_int_range("n", n, 1)
+    ridge = check_positive("ridge", ridge, strict=False)
+    keep = check_int_range("keep", np.atleast_1d(keep), 1).ravel()
+    trials = int(check_int_range("trials", trials, 1))
+    if jnp.dtype(dtype) not in (jnp.dtype(jnp.float32), jnp.dtype(jnp.float64)):
+        raise InputError(f"dtype: got {dtype}; allowed: float32 or float64")
+    shape = np.broadcast_shapes(p.shape, n.shape, np.shape(ridge))
+    pf, nf, rf = (np.broadcast_to(a, shape).ravel() for a in (p, n, ridge))
+    if keep.max() > pf.min():
+        raise InputError(f"keep: got {int(keep.max())} with p = {int(pf.min())}; allowed: "
+                         "integers in [1, p] for every grid point")
+    if set(retrain) - {"none"} and keep.max() >= nf.min() - 1:
+        raise InputError(f"keep: retraining by least squares needs keep < n - 1; allowed: "
+                         f"keep in [1, {int(nf.min()) - 2}]")
+    user_mask = None
+    if support is not None:
+        sup = check_int_range("support", np.ravel(support), 0, int(pf.min()) - 1)
+        if keep.size != 1 or sup.size != keep[0] or np.unique(sup).size != sup.size:
+            raise InputError(f"support: {sup.size} indices ({np.unique(sup).size} distinct) for "
+                             f"keep = {keep.tolist()}; allowed: exactly keep distinct indices "
+                             "in [0, p-1], with a single keep value")
+        if "oracle" not in rules:
+            raise InputError("support: given but rule 'oracle' not requested; allowed: "
+                             "support only with rule='oracle'")
+        user_mask = np.zeros(int(pf.max()))
+        user_mask[sup] = 1.0
+    dt = jnp.dtype(dtype)
+    n_max, p_max = int(nf.max()), int(pf.max())
+    primal = pf < nf
+    order = np.concatenate([np.flatnonzero(primal), np.flatnonzero(~primal)])
+    width_primal = min(n_max - 1, p_max) if primal.any() else 0
+    grid = np.stack([pf, nf, rf], axis=1).astype(np.float64)
+    lam, beta = np.asarray(task.eigenvalues), np.asarray(task.signal)
+    args = (jnp.asarray(lam[:p_max], dt), jnp.asarray(beta[:p_max], dt),
+            jnp.asarray(math.sqrt(float(np.sum(lam[p_max:] * beta[p_max:] ** 2))), dt),
+            jnp.asarray(float(task.noise), dt), jnp.asarray(grid[primal], dt),
+            jnp.asarray(grid[~primal], dt), jnp.asarray(keep), None if user_mask is None
+            else jnp.asarray(user_mask, dt))
+    if chunk is None:
+        chunk = default_chunk(n_max, p_max, 2, dt.itemsize, memory_budget)
+    chunk = min(int(check_int_range("chunk", chunk, 1)), trials)
+    keys = jax.random.split(key, trials)
+    dense, risks = [], []
+    it = range(-(-trials // chunk))
+    if progress:
+        from tqdm.auto import tqdm
+        it = tqdm(it, desc="trials", unit="chunk")
+    for c in it:
+        kc = keys[c * chunk:(c + 1) * chunk]
+        if kc.shape[0] < chunk:
+            kc = jnp.concatenate([kc, jnp.broadcast_to(kc[:1], (chunk - kc.shape[0],) + kc.shape[1:])])
+        d, r = _pruned_chunk(kc, *args, n_max=n_max, width_primal=width_primal, rules=rules,
+                             retrain=retrain, s_max=int(keep.max()),
+                             empirical_saliency=saliency == "empirical", dtype=dt)
+        dense.append(np.asarray(d))
+        risks.append(np.asarray(r))
+    inv = np.empty_like(order)
+    inv[order] = np.arange(order.size)
+    dense = np.concatenate(dense)[:trials][:, inv]                      # (T, G)
+    risks = np.concatenate(risks)[:trials][:, inv]                      # (T, G, K, R, M)
+    return PrunedSimulation(p=pf.reshape(shape), n=nf.reshape(shape), ridge=rf.reshape(shape),
+                            keep=keep, rules=rules, retrain=retrain,
+                            risks=np.moveaxis(risks, 0, -1).reshape(shape + risks.shape[2:] + (trials,)).astype(np.float64),
+                            dense=dense.T.reshape(shape + (trials,)).astype(np.float64))
