@@ -42,7 +42,7 @@ def check_pruning_fraction(name: str, p) -> np.ndarray:
     arr = as_finite_array(name, p)
     bad = (arr < 0) | (arr >= 1)
     if np.any(bad):
-        raise InputError(f"{name}: got {arr.ravel()[np.flatnonzero(bad.ravel())[0]]!r}; "
+        raise InputError(f"{name}: got {float(arr.ravel()[np.flatnonzero(bad.ravel())[0]])!r}; "
                          "allowed: pruning fractions in [0, 1)")
     return arr
 
