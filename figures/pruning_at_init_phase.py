@@ -43,7 +43,7 @@ def compute(seeds: int, mu_grid, p_grid, seed: int, n_test: int) -> dict:
     train = np.zeros_like(mean)
     for i, mu in enumerate(mu_grid):
         t0 = time.time()
-        run = train_pruned(base.replace(mu_norm=np.float64(mu)), p_grid, key, seeds=seeds,
+        run = train_pruned(base.with_mu_norm(mu), p_grid, key, seeds=seeds,
                            n_test=n_test, record_steps=[TRAIN["steps"]], **TRAIN)
         mean[i], se[i] = run.summary("test_error")
         train[i] = run.summary("train_error")[0]

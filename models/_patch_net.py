@@ -97,9 +97,14 @@ class PatchTask:
         check_positive("sigma_0", sigma_0)
         q = check_power("q", q)
         check_choice("signal", signal, SIGNALS)
-        return cls(mu_norm=jnp.asarray(float(mu_norm)), sigma_p=jnp.asarray(float(sigma_p)),
-                   sigma_0=jnp.asarray(float(sigma_0)), n=int(n), d=int(d), m=int(m),
-                   q=q, signal=signal)
+        f64 = lambda v: jnp.asarray(float(v), jnp.float64)  # strong float64: one jit trace
+        return cls(mu_norm=f64(mu_norm), sigma_p=f64(sigma_p), sigma_0=f64(sigma_0),
+                   n=int(n), d=int(d), m=int(m), q=q, signal=signal)
+
+    def with_mu_norm(self, mu_norm: float) -> "PatchTask":
+        """The same task with another signal strength (validated; shares compiled sims)."""
+        check_positive("mu_norm", mu_norm)
+        return self.replace(mu_norm=jnp.asarray(float(mu_norm), jnp.float64))
 
     @property
     def direction(self) -> jax.Array:
