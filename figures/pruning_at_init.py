@@ -81,7 +81,8 @@ def fig_test_error(sparse, dense, th, p_fine, floor_fine):
     S = sparse.test_error.shape[0]
     ax.set_title(rf"$n={SMALL['n']}$, $d={SMALL['d']}$, $m={SMALL['m']}$, $q={SMALL['q']:g}$, "
                  rf"$\|\mu\|={SMALL['mu_norm']:g}$; mean $\pm$ s.e. over {S} seeds", fontsize=10.5)
-    ax.legend(loc="upper left", fontsize=8.5, framealpha=0.9)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=8.5,
+              frameon=False)
     return fig
 
 
@@ -98,13 +99,16 @@ def fig_traces(sparse):
             mean, se = v.mean(0), v.std(0, ddof=1) / np.sqrt(v.shape[0])
             ax.plot(sparse.steps, mean, color=col, label=rf"$p = {sparse.p[i]:g}$")
             ax.fill_between(sparse.steps, mean - se, mean + se, color=col, alpha=0.2, lw=0)
-    axes[0].set_ylabel(r"max signal alignment $\max_{j,r}\,\langle \tilde w_{j,r}, j\mu\rangle$")
-    axes[1].set_ylabel(r"noise memorization $\frac{1}{n}\sum_i \max_r \langle \tilde w_{y_i,r}, \xi_i\rangle$")
+    axes[0].set_ylabel("max signal alignment")
+    axes[0].set_title(r"$\max_{j,r}\;\langle \tilde w_{j,r},\, j\mu\rangle$", fontsize=11)
+    axes[1].set_ylabel("mean noise memorization")
+    axes[1].set_title(r"$\frac{1}{n}\sum_i \max_r\;\langle \tilde w_{y_i,r},\, \xi_i\rangle$",
+                      fontsize=11)
     for ax in axes:
         ax.set_xlabel("gradient-descent step $t$")
         ax.legend(fontsize=9)
-    fig.suptitle(r"Feature learning under random pruning ($\tilde w = w\odot$mask; "
-                 r"pre-activations of the best neuron), mean $\pm$ s.e. over seeds", fontsize=11)
+    fig.suptitle(r"Feature learning under random pruning: pre-activations of the best neuron "
+                 r"($\tilde w = w \odot M_p$), mean $\pm$ s.e. over seeds", fontsize=11)
     fig.tight_layout()
     return fig
 
@@ -127,11 +131,12 @@ def fig_train_loss(sparse, th):
         _thresholds(ax, th)
         _keep_scale(ax)
         ax.set_xlabel(r"pruning fraction $p$")
-    a1.legend(fontsize=8.5, loc="upper left")
-    a2.legend(fontsize=8.5, loc="upper left")
-    fig.suptitle("Training fits the data up to heavy pruning: the high-p failure is "
-                 "generalization, not optimization", fontsize=11)
+    handles, labels = a2.get_legend_handles_labels()
+    fig.suptitle(rf"Optimization vs generalization: training loss and error at $T={TRAIN['steps']}$ "
+                 r"against $p$ (mean $\pm$ s.e. over seeds)", fontsize=11)
     fig.tight_layout()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=5,
+               fontsize=9, frameon=False)
     return fig
 
 
@@ -144,7 +149,7 @@ def main(argv=None) -> int:
     style()
     seeds = args.seeds or (4 if args.quick else 8)
     n_test = 500 if args.quick else 2000
-    p_grid = P_SWEEP[::2] + (0.97,) if args.quick else P_SWEEP
+    p_grid = tuple(sorted(set(P_SWEEP[::2]) | {0.7, 0.85, 0.97})) if args.quick else P_SWEEP
     rec = np.linspace(0, TRAIN["steps"], 31).astype(int)
     key = jax.random.key(args.seed)
     runs = {}

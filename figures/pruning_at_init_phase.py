@@ -51,6 +51,20 @@ def compute(seeds: int, mu_grid, p_grid, seed: int, n_test: int) -> dict:
     return {"mean": mean, "se": se, "train": train}
 
 
+def fit_C_q(mu_grid, p_grid, mean, p_max: float, threshold: float = 0.25) -> float:
+    """The constant ``C_q`` whose boundary ``p >= p_min(||mu||; C_q)`` best separates the
+    simulated cells with test error below ``threshold`` (benign) from the others, among the
+    cells with ``p <= p_max``; the geometric middle of the minimizing range of a log grid."""
+    n, d, q, s = SMALL["n"], SMALL["d"], SMALL["q"], SMALL["sigma_p"]
+    grid = np.geomspace(1e-2, 1e3, 501)
+    mu, p = np.meshgrid(np.asarray(mu_grid), np.asarray(p_grid), indexing="ij")
+    use = p <= p_max
+    benign = mean < threshold
+    cost = np.array([np.sum(((p >= asy.p_min(n, d, mu, s, q, C_q=C)) != benign)[use]) for C in grid])
+    best = grid[cost == cost.min()]
+    return float(np.sqrt(best[0] * best[-1]))
+
+
 def draw(mu_grid, p_grid, res, C_q: float, c: float):
     import matplotlib.pyplot as plt
     from matplotlib.colors import Normalize
@@ -67,10 +81,14 @@ def draw(mu_grid, p_grid, res, C_q: float, c: float):
     cb = fig.colorbar(mesh, ax=ax)
     cb.set_label("test error (mean over seeds)")
     mu_f = np.linspace(edges(mu)[0], edges(mu)[-1], 400)
-    pmin = asy.p_min(n, d, mu_f, SMALL["sigma_p"], q, C_q=C_q)
-    ax.plot(mu_f, np.where(pmin >= 0, pmin, np.nan), color="k", lw=2.2, ls="-",
-            label=rf"$p_{{\min}}$: $n\,\mathrm{{SNR}}_p^{{q}} = C_q$ ($C_q={C_q:g}$)")
     pmax = float(asy.over_pruning_onset(m, c=c))
+    pmin = asy.p_min(n, d, mu_f, SMALL["sigma_p"], q, C_q=C_q)
+    ax.plot(mu_f, np.where(pmin >= 0, pmin, np.nan), color="k", lw=1.6, ls=":",
+            label=rf"$p_{{\min}}$: $n\,\mathrm{{SNR}}_p^{{q}} = C_q$, $C_q={C_q:g}$ (default)")
+    fitted = fit_C_q(mu_grid, p_grid, res["mean"], pmax)
+    pfit = asy.p_min(n, d, mu_f, SMALL["sigma_p"], q, C_q=fitted)
+    ax.plot(mu_f, np.where(pfit >= 0, pfit, np.nan), color="k", lw=2.2, ls="-",
+            label=rf"$p_{{\min}}$ with $C_q={fitted:.2g}$ fitted to this map (error $<1/4$)")
     ax.axhline(pmax, color="k", lw=2.2, ls="--",
                label=rf"$p_{{\max}} = 1 - c/m$ ($c={c:g}$): $(1-p)m = c$")
     ax.axhline(1 - n / d, color=COLORS["memorize"], lw=1.6, ls=":",
@@ -81,10 +99,12 @@ def draw(mu_grid, p_grid, res, C_q: float, c: float):
     ax.set_xlim(edges(mu)[0], edges(mu)[-1])
     ax.grid(False)
     ax.set_title(rf"Random pruning at init: $n={n}$, $d={d}$, $m={m}$, $q={q:g}$", fontsize=11)
-    ax.legend(loc="lower left", framealpha=0.9, fontsize=8.5)
-    ax.text(0.98, 0.5 * (pmax + max(0.0, float(asy.p_min(n, d, 10.0, 1.0, q, C_q=C_q)))),
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8.5,
+              frameon=False)
+    ax.text(0.98, 0.5 * (pmax + max(0.0, float(asy.p_min(n, d, mu[-1], 1.0, q, C_q=fitted)))),
             "benign band", transform=ax.get_yaxis_transform(), ha="right", va="center",
             fontsize=9, color="k", bbox=dict(fc="white", alpha=0.7, lw=0))
+    fig.fitted_C_q = fitted
     return fig
 
 
@@ -95,7 +115,7 @@ def main(argv=None) -> int:
     out = outdir(args.outdir)
     style()
     mu_grid = MU_GRID[::2] if args.quick else MU_GRID
-    p_grid = P_GRID[::2] + (P_GRID[-1],) if args.quick else P_GRID
+    p_grid = tuple(sorted(set(P_GRID[::2]) | {P_GRID[-1]})) if args.quick else P_GRID
     seeds = args.seeds or (2 if args.quick else 4)
     n_test = 500 if args.quick else 2000
     print(f"phase diagram: {len(mu_grid)} x {len(p_grid)} grid, {seeds} seeds", flush=True)
@@ -111,7 +131,8 @@ def main(argv=None) -> int:
                          "p_min": pm, "p_max": float(asy.over_pruning_onset(SMALL["m"], c=args.c))})
     write_csv(out / "phase.csv", rows, parameters=params)
     fig = draw(mu_grid, p_grid, res, args.C_q, args.c)
-    save_figure(fig, out / "phase.png", parameters=params)
+    save_figure(fig, out / "phase.png", parameters={**params, "C_q_fitted": fig.fitted_C_q})
+    print(f"C_q fitted to the simulated map: {fig.fitted_C_q:.3g}")
     print(f"wrote {out / 'phase.png'}")
     return 0
 

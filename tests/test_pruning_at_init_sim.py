@@ -148,3 +148,26 @@ def test_cli_writes_csv_with_sidecar(tmp_path):
     assert len(rows) == 2 * 2 * 2                          # seeds x p x recorded steps (10, 20)
     assert {"seed", "p", "step", "test_error", "signal_alignment", "connected_pos"} <= set(rows[0])
     assert (tmp_path / "pai.csv.json").exists()
+
+
+@pytest.mark.slow
+def test_reference_run_1():
+    """Run 1 of the theory note (n=20, d=4000, m=20, ||mu||=20, eta=0.01, T=2500, 4 seeds):
+    the benign band (p = 0.7 beats p = 0 by >= 0.1), over-pruning (p = 0.99 worse than
+    p = 0.85 by >= 0.1) and the training fit up to p = 0.98 (stall exception as above).
+    With m = 20 the per-class probability of no signal neuron at p = 0.85 is 0.04, so four
+    seeds suffice for differences of this size."""
+    p = [0.0, 0.3, 0.5, 0.7, 0.85, 0.9, 0.95, 0.97, 0.98, 0.99]
+    task = PatchTask.create(n=20, d=4000, m=20, q=3.0, mu_norm=20.0)
+    run = train_pruned(task, p, jax.random.key(1), seeds=4, eta=0.01, steps=2500,
+                       record_steps=[2500], n_test=2000)
+    mean, _ = run.summary("test_error")
+    print("run 1 test error", dict(zip(p, mean.round(3))),
+          "train error", dict(zip(p, run.summary("train_error")[0].round(3))))
+    assert mean[p.index(0.7)] <= mean[p.index(0.0)] - 0.1
+    assert mean[p.index(0.99)] >= mean[p.index(0.85)] + 0.1
+    err, loss = run.final("train_error"), run.final("train_loss")
+    for i in range(p.index(0.98) + 1):
+        for s in np.flatnonzero(err[:, i] > 0):
+            assert loss[s, i] >= 0.99 * round(err[s, i] * 20) * np.log(2) / 20
+        assert np.sum(err[:, i] > 0) <= 1
