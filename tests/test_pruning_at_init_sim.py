@@ -3,12 +3,14 @@
 Small configuration of ``shared/theory/pruning_at_init.md``: n=20, d=1000, m=10, q=3,
 ||mu||=12, sigma_p=1, sigma_0=0.01, eta=0.02, T=1500, 2000 test points, nested masks.
 
-Number of seeds: 16.  With m = 10 the mask (which neurons keep the signal coordinate) makes
-the per-seed test error nearly bimodal (about 0 or about 1/4-1/2), so the seed standard
-deviation is ~0.15-0.2 and the standard error of a 16-seed mean ~0.05; a 64-seed pilot gave
-err(0) - err(0.7) ~ 0.20 and err(0.97) - err(0.85) ~ 0.23, i.e. the issue's thresholds (0.1)
-lie ~2 standard errors of a 16-seed difference below the expected differences.  The
-thresholds are the issue's claims, not fitted.
+Number of seeds: 32 (sparse), 16 (dense control).  With m = 10 the mask (which neurons
+keep the signal coordinate, and whether their initial alignment is positive) makes the
+per-seed test error nearly bimodal (about 0 or about 1/4-1/2): the per-seed standard
+deviation of a paired difference err(p) - err(p') is ~0.25, so its 32-seed standard error
+is ~0.045.  A 64-seed pilot (another key) gave err(0) - err(0.7) = 0.20 and
+err(0.97) - err(0.85) = 0.23, so the issue's thresholds (0.1) lie >= 2 standard errors
+below the expected differences (a 16-seed run missed the first by only 0.01: too few).
+The thresholds are the issue's claims, not fitted.
 """
 
 from __future__ import annotations
@@ -21,14 +23,14 @@ from models import PatchTask
 from sims.pruning_at_init import _simulate, train_pruned
 
 P = [0.0, 0.5, 0.7, 0.85, 0.95, 0.97]
-SEEDS = 16
+SEEDS = {"sparse": 32, "dense": 16}
 CONFIG = dict(n=20, d=1000, m=10, q=3.0, mu_norm=12.0, sigma_p=1.0, sigma_0=0.01)
 
 
 @pytest.fixture(scope="module")
 def runs():
     key = jax.random.key(2023)
-    return {sig: train_pruned(PatchTask.create(**CONFIG, signal=sig), P, key, seeds=SEEDS,
+    return {sig: train_pruned(PatchTask.create(**CONFIG, signal=sig), P, key, seeds=SEEDS[sig],
                               eta=0.02, steps=1500, record_steps=[0, 300, 1500], n_test=2000)
             for sig in ("sparse", "dense")}
 
@@ -54,11 +56,12 @@ def test_training_error_zero_up_to_085(runs):
     """Training fits every point for p <= 0.85, except a point whose own-class neurons are all
     inactive on it: then its gradient vanishes and it stalls at f = 0, loss log 2 / n.
 
-    Such a stall (all m = 10 pre-activations of the point's class start negative and stay so)
-    is rare: 1 seed in a 64-seed pilot at p = 0.85, none at p <= 0.7.  The test allows at most
-    one stalled seed among the 16 runs at p = 0.85 (expected 0.25; P(>= 2) ~ 3%), requires
-    the stall signature (training loss >= 0.99 k log 2 / n for k misfit points) in it, and
-    exact zeros for p <= 0.7.
+    Such a stall needs all m = 10 own-class pre-activations of the point to be negative at
+    initialization (probability ~2^-m per point, ~2% per seed of n = 20 points); a 64-seed
+    pilot had 1 stalled seed at p = 0.85 and none at p <= 0.7.  The test allows at most two
+    stalled seeds of 32 at p = 0.85 (expected ~0.6; P(>= 3) ~ 3%), requires the stall
+    signature (training loss >= 0.99 k log 2 / n for k misfit points) in each, and exact
+    zeros for p <= 0.7.
     """
     run = runs["sparse"]
     err, loss = run.final("train_error"), run.final("train_loss")
@@ -68,7 +71,7 @@ def test_training_error_zero_up_to_085(runs):
             assert np.all(err[:, i] == 0), (p, err[:, i])
         elif p <= 0.85:
             bad = np.flatnonzero(err[:, i] > 0)
-            assert bad.size <= 1, (p, err[:, i])
+            assert bad.size <= 2, (p, err[:, i])
             for s in bad:
                 k = round(err[s, i] * n)
                 assert loss[s, i] >= 0.99 * k * np.log(2) / n, (loss[s, i], k)
@@ -95,7 +98,7 @@ def test_unpruned_sparse_and_dense_agree_in_law(runs):
 
 def test_signal_connected_binomial(runs):
     """Signal-connected neurons per class ~ Binomial(m, 1 - p): the mean over seeds and the
-    two classes (32 draws) matches m (1 - p) within 4 standard errors."""
+    two classes (64 draws) matches m (1 - p) within 4 standard errors."""
     c = runs["sparse"].connected.astype(float)  # (S, P, 2)
     m, p = CONFIG["m"], np.asarray(P)
     mean = c.mean(axis=(0, 2))
