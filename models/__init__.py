@@ -10,3 +10,8 @@ from ._errors import InputError as InputError
 from ._linear import LinearTask as LinearTask
 from ._linear import SpectralLaw as SpectralLaw
 from ._linear import read_spectrum_csv as read_spectrum_csv
+from ._patch_net import PatchNet as PatchNet
+from ._patch_net import PatchTask as PatchTask
+from ._patch_net import nested_masks as nested_masks
+from ._patch_net import patch_net_apply as patch_net_apply
+from ._patch_net import sample_patch_data as sample_patch_data
