@@ -10,3 +10,9 @@ from ._errors import InputError as InputError
 from ._linear import LinearTask as LinearTask
 from ._linear import SpectralLaw as SpectralLaw
 from ._linear import read_spectrum_csv as read_spectrum_csv
+from ._noisy_sgd import NoisySGDTask as NoisySGDTask
+from ._noisy_sgd import OneHiddenLayerNet as OneHiddenLayerNet
+from ._noisy_sgd import TeacherTask as TeacherTask
+from ._stable import positive_stable as positive_stable
+from ._stable import rotation_invariant_stable as rotation_invariant_stable
+from ._stable import symmetric_stable as symmetric_stable
