@@ -5,3 +5,8 @@ it reports.  Comparison helpers and the command line sit on top of both.
 """
 
 from models import _config as _config  # float64 policy
+
+from ._linear import DenseSimulation as DenseSimulation
+from ._linear import dense_risk as dense_risk
+from ._compare import Comparison as Comparison
+from ._compare import compare_dense as compare_dense

@@ -115,8 +115,9 @@ def _fmt(v: Any) -> str:
 
 
 def write_csv(path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None,
-              parameters: Mapping[str, Any] | None = None) -> Path:
-    """Write a tidy CSV (one row per grid point and method) atomically, plus its sidecar."""
+              parameters: Mapping[str, Any] | None = None, **extra) -> Path:
+    """Write a tidy CSV (one row per grid point and method) atomically, plus its sidecar
+    (``extra`` keyword values are stored in the sidecar too)."""
     rows = list(rows)
     if columns is None:
         columns = []
@@ -128,7 +129,7 @@ def write_csv(path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | 
     for r in rows:
         w.writerow([_fmt(r.get(c, "")) for c in columns])
     out = atomic_write_bytes(path, buf.getvalue().encode())
-    write_sidecar(out, parameters or {}, columns=list(columns), rows=len(rows))
+    write_sidecar(out, parameters or {}, columns=list(columns), rows=len(rows), **extra)
     return out
 
 

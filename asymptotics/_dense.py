@@ -1,0 +1,207 @@
+"""Dense (unpruned) test risk of min-norm / ridge least squares, bias and variance.
+
+Theory note ``linear.md`` section 2 (Chang, Li, Oymak, Thrampoulidis, AAAI 2021,
+arXiv:2012.08749; Hastie, Montanari, Rosset, Tibshirani 2019).  With ``kappa`` from
+:func:`asymptotics.effective_regularization`, ``w_i = lambda_i / (lambda_i + kappa)`` and
+``df2 = sum_i c_i w_i^2``:
+
+    gamma^2  = (sigma_p^2 + kappa^2 sum_i c_i lambda_i beta_i^2 / (lambda_i + kappa)^2)
+               / (1 - df2 / n)
+    bias     = kappa^2 sum_i c_i lambda_i beta_i^2 / (lambda_i + kappa)^2 / (1 - df2 / n)
+    variance = sigma_p^2 (df2 / n) / (1 - df2 / n)
+
+so that the total test risk (noise included) is ``gamma^2 = sigma_p^2 + bias + variance``;
+``sigma_p^2 = sigma^2 + sum_{i > p} lambda_i beta_i^2`` is the noise plus the unmodelled
+signal.  At the ridgeless interpolation threshold ``p = n`` the risk is ``inf`` (status
+DIVERGED).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from models import LinearTask, SpectralLaw
+from models._errors import check_int_range, check_positive
+
+from . import _grid
+from ._fixed_point import effective_regularization
+from ._status import SolverError, Status, status_names
+
+
+class DensePoint(NamedTuple):
+    """Theory at one grid point (JAX scalars)."""
+
+    kappa: jax.Array
+    risk: jax.Array          # gamma^2: total test risk, noise included
+    bias: jax.Array
+    variance: jax.Array
+    sigma_p2: jax.Array      # effective noise sigma_p^2
+    df1: jax.Array           # sum c_i w_i
+    df2: jax.Array           # sum c_i w_i^2
+    status: jax.Array
+    steps: jax.Array
+
+
+def dense_from_atoms(lam, beta2, count, n, ridge, sigma_p2) -> DensePoint:
+    """Dense theory for weighted atoms (pure, jit/vmap/grad friendly).
+
+    Args:
+      lam, beta2, count: ``(K,)`` eigenvalues, squared signal per feature, multiplicities.
+      n, ridge: sample size and ridge penalty.
+      sigma_p2: effective noise variance (noise plus unmodelled signal).
+    """
+    fp = effective_regularization(lam, count, n, ridge)
+    kappa = fp.kappa
+    w = lam / (lam + kappa)
+    df1 = jnp.sum(count * w)
+    df2 = jnp.sum(count * w**2)
+    shrink = jnp.sum(count * lam * beta2 * (1.0 - w) ** 2)
+    denom = 1.0 - df2 / n
+    diverged = (denom <= 0) & (fp.status == Status.CONVERGED)
+    safe = jnp.where(diverged, 1.0, denom)
+    inf = jnp.asarray(jnp.inf, lam.dtype)
+    bias = jnp.where(diverged, jnp.where(shrink > 0, inf, 0.0), shrink / safe)
+    variance = jnp.where(diverged, jnp.where(sigma_p2 > 0, inf, 0.0), sigma_p2 * (df2 / n) / safe)
+    risk = sigma_p2 + bias + variance
+    status = jnp.where(diverged, Status.DIVERGED, fp.status).astype(jnp.int32)
+    return DensePoint(kappa, risk, bias, variance, jnp.asarray(sigma_p2, lam.dtype), df1, df2,
+                      status, fp.steps)
+
+
+def dense_risk_point(task: LinearTask, p, n=None, ridge=None) -> DensePoint:
+    """Theory for the first ``p`` features of ``task`` (pure, jit/vmap/grad friendly).
+
+    ``p`` may be traced; ``n`` and ``ridge`` default to the task's.
+    """
+    lam = task.eigenvalues
+    beta2 = task.signal**2
+    n = task.n if n is None else n
+    ridge = task.ridge if ridge is None else ridge
+    count = (jnp.arange(lam.shape[0]) < p).astype(lam.dtype)
+    sigma_p2 = task.noise**2 + jnp.sum((1.0 - count) * lam * beta2)
+    return dense_from_atoms(lam, beta2, count, jnp.asarray(n, lam.dtype), ridge, sigma_p2)
+
+
+def dense_risk_law_point(law: SpectralLaw, psi, ridge=None) -> DensePoint:
+    """Proportional-limit theory at ``psi = p / n`` (pure).  ``n`` is scaled out (set to 1):
+    ``kappa - lambda_r = kappa psi E[Lambda/(Lambda+kappa)]``."""
+    ridge = law.ridge if ridge is None else ridge
+    psi = jnp.asarray(psi, law.eigenvalues.dtype)
+    count = psi * law.weights
+    beta2 = law.signal2 / psi
+    return dense_from_atoms(law.eigenvalues, beta2, count, jnp.ones_like(psi), ridge,
+                            law.noise**2)
+
+
+@dataclasses.dataclass(frozen=True)
+class DenseRiskCurve:
+    """Dense theory on a grid (NumPy arrays, all of the grid's shape).
+
+    ``risk`` is the total test risk ``gamma^2`` (noise included); ``status`` holds
+    :class:`Status` codes.
+    """
+
+    p: np.ndarray
+    n: np.ndarray
+    ridge: np.ndarray
+    kappa: np.ndarray
+    risk: np.ndarray
+    bias: np.ndarray
+    variance: np.ndarray
+    sigma_p2: np.ndarray
+    df1: np.ndarray
+    df2: np.ndarray
+    status: np.ndarray
+    steps: np.ndarray
+
+    def rows(self) -> list[dict]:
+        """One dict per grid point, with the CLI's column names."""
+        names = status_names(self.status.ravel())
+        return [dict(p=int(p), n=int(n) if float(n).is_integer() else float(n), ridge=float(r),
+                     kappa=float(k), dense_risk=float(g), bias=float(b), variance=float(v),
+                     sigma_p2=float(s), status=str(st))
+                for p, n, r, k, g, b, v, s, st in zip(
+                    self.p.ravel(), self.n.ravel(), self.ridge.ravel(), self.kappa.ravel(),
+                    self.risk.ravel(), self.bias.ravel(), self.variance.ravel(),
+                    self.sigma_p2.ravel(), names)]
+
+
+@partial(jax.jit, static_argnames=())
+def _dense_grid(task: LinearTask, p, n, ridge) -> DensePoint:
+    return jax.vmap(dense_risk_point, in_axes=(None, 0, 0, 0))(task, p, n, ridge)
+
+
+@jax.jit
+def _dense_law_grid(law: SpectralLaw, psi, ridge) -> DensePoint:
+    return jax.vmap(dense_risk_law_point, in_axes=(None, 0, 0))(law, psi, ridge)
+
+
+def _raise_unconverged(status: np.ndarray, where: str) -> None:
+    bad = np.flatnonzero(status.ravel() == Status.NOT_CONVERGED)
+    if bad.size:
+        raise SolverError(f"{where}: the fixed point did not converge at {bad.size} grid "
+                          f"point(s) (first flat index {bad[0]}); pass throw=False to get the "
+                          "status per point")
+
+
+def validate_dense_grid(task: LinearTask, p, n, ridge):
+    """Host-side validation and broadcasting (before any compilation)."""
+    p = task.pool_size if p is None else p
+    n = task.n if n is None else n
+    ridge = float(task.ridge) if ridge is None else ridge
+    p = check_int_range("p", p, 1, task.pool_size)
+    n = check_int_range("n", n, 1)
+    ridge = check_positive("ridge", ridge, strict=False)
+    return _grid.broadcast_grid(p=p, n=n, ridge=ridge)
+
+
+def dense_risk(task: LinearTask, p=None, n=None, ridge=None, *, throw: bool = True) -> DenseRiskCurve:
+    """Dense test risk, bias and variance of min-norm / ridge least squares on a grid.
+
+    ``p``, ``n`` and ``ridge`` (scalars or arrays, broadcast together) default to the whole
+    pool, ``task.n`` and ``task.ridge``.  The whole grid is one ``jit``-compiled ``vmap``
+    (float64).  Ridgeless points with ``p = n`` return ``inf`` with status DIVERGED.
+
+    Example:
+      >>> import numpy as np, models, asymptotics as asy
+      >>> task = models.LinearTask.isotropic(pool=200, n=100, noise=0.5, support=10)
+      >>> float(asy.dense_risk(task, p=200).risk)   # E1: gamma^2 = 1
+      1.0000000000000002
+
+    Raises:
+      InputError: bad input (before compiling). SolverError: unconverged points (``throw``).
+    """
+    shape, flat = validate_dense_grid(task, p, n, ridge)
+    size, padded = _grid.pad(flat)
+    out = _dense_grid(task, jnp.asarray(padded["p"]), jnp.asarray(padded["n"], jnp.float64),
+                      jnp.asarray(padded["ridge"], jnp.float64))
+    res = _grid.unpad(out._asdict(), size, shape)
+    if throw:
+        _raise_unconverged(res["status"], "dense_risk")
+    grid = {k: flat[k].reshape(shape) for k in ("p", "n", "ridge")}
+    return DenseRiskCurve(**grid, **res)
+
+
+def dense_risk_law(law: SpectralLaw, psi, ridge=None, *, throw: bool = True) -> DenseRiskCurve:
+    """Proportional-limit dense theory over a grid of ``psi = p / n`` (> 0).
+
+    The returned ``p`` field holds ``psi`` and ``n`` is 1 (the law is scale-free in ``n``).
+    """
+    from models._errors import check_positive as _pos
+
+    psi = _pos("psi", psi)
+    ridge = _pos("ridge", float(law.ridge) if ridge is None else ridge, strict=False)
+    shape, flat = _grid.broadcast_grid(psi=psi, ridge=ridge)
+    size, padded = _grid.pad(flat)
+    out = _dense_law_grid(law, jnp.asarray(padded["psi"]), jnp.asarray(padded["ridge"]))
+    res = _grid.unpad(out._asdict(), size, shape)
+    if throw:
+        _raise_unconverged(res["status"], "dense_risk_law")
+    return DenseRiskCurve(p=flat["psi"].reshape(shape), n=np.ones(shape),
+                          ridge=flat["ridge"].reshape(shape), **res)

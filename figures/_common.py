@@ -1,0 +1,35 @@
+"""Shared argument handling for the figure scripts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+# Running a script directly (python figures/x.py) from a source checkout: make the
+# repository importable without an install.
+_ROOT = Path(__file__).resolve().parents[1]
+if str(_ROOT) not in sys.path and (_ROOT / "models").is_dir():
+    sys.path.insert(0, str(_ROOT))
+
+from models import InputError  # noqa: E402
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise InputError(message)
+
+
+def parser(description: str, outdir: str) -> argparse.ArgumentParser:
+    p = Parser(description=description)
+    p.add_argument("--outdir", default=outdir, help="where PNG, CSV and sidecars go")
+    p.add_argument("--seed", type=int, default=0, help="PRNG seed")
+    return p
+
+
+def run_main(main) -> None:
+    try:
+        sys.exit(main())
+    except InputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,227 @@
+"""Monte Carlo of the linear Gaussian task: sample, fit min-norm / OLS / ridge, measure risk.
+
+Independent of ``asymptotics``: the risk of each fit is computed exactly from the population
+formula ``R(b) = sigma^2 + sum_i lambda_i (b_i - beta_i)^2`` (no test set), from data drawn
+afresh in every trial.
+
+One trial draws ``X`` (``n_max x P`` with ``P`` the largest model in the grid, columns scaled by
+``sqrt(lambda_i)``) and ``y = X beta + t eps' + sigma eps``, where ``t^2`` is the signal of the
+pool features beyond ``P`` (a sum of independent Gaussians is one Gaussian).  Every grid point
+``(p, n, ridge)`` of the trial uses the first ``n`` rows and ``p`` columns of the same draw
+(common random numbers: curves over ``p`` are smooth).  Fits:
+
+* ``p < n``: primal normal equations ``(X^T X / n + lambda_r I) b = X^T y / n`` (OLS at 0);
+* ``p >= n``: dual form ``b = X^T (X X^T / n + lambda_r I)^{-1} y / n`` (the min-norm
+  interpolator at ``lambda_r = 0``, the limit of gradient descent from zero).
+
+Shapes are fixed by padding (unused rows and columns are masked out and get a unit
+diagonal), so one compiled function serves the whole grid; trials are ``vmap``-ed in chunks
+sized to a memory budget, grid points are ``lax.map``-ed inside the same ``jit``.  Matmuls
+use ``Precision.HIGHEST`` (no TF32 on GPUs); the default dtype is float64.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from models import LinearTask
+from models._config import MATMUL_PRECISION
+from models._errors import InputError, check_int_range, check_positive
+
+_HI = MATMUL_PRECISION
+
+
+def _sample(key, lam_p, beta_p, tail_sd, noise, n_max: int, dtype):
+    kx, kt, ke = jax.random.split(key, 3)
+    x = jax.random.normal(kx, (n_max, lam_p.shape[0]), dtype) * jnp.sqrt(lam_p).astype(dtype)
+    y = (jnp.matmul(x, beta_p.astype(dtype), precision=_HI)
+         + tail_sd * jax.random.normal(kt, (n_max,), dtype)
+         + noise * jax.random.normal(ke, (n_max,), dtype))
+    return x, y
+
+
+def _fit_primal(x, y, p, n, ridge, width: int):
+    """Ridge / OLS in the primal (``width`` >= p columns, rows beyond n masked)."""
+    xs = x[:, :width]
+    rows = (jnp.arange(x.shape[0]) < n).astype(x.dtype)
+    cols = (jnp.arange(width) < p).astype(x.dtype)
+    xm = xs * rows[:, None] * cols[None, :]
+    a = jnp.matmul(xm.T, xm, precision=_HI) / n + jnp.diag(ridge * cols + (1.0 - cols))
+    rhs = jnp.matmul(xm.T, y * rows, precision=_HI) / n
+    b = jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(a), rhs)
+    return jnp.zeros(x.shape[1], x.dtype).at[:width].set(b * cols)
+
+
+def _fit_dual(x, y, p, n, ridge):
+    """Min-norm / ridge in the dual (kernel) form, rows beyond n masked."""
+    rows = (jnp.arange(x.shape[0]) < n).astype(x.dtype)
+    cols = (jnp.arange(x.shape[1]) < p).astype(x.dtype)
+    xm = x * rows[:, None] * cols[None, :]
+    k = jnp.matmul(xm, xm.T, precision=_HI) / n + jnp.diag(ridge * rows + (1.0 - rows))
+    alpha = jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(k), y * rows / n)
+    return jnp.matmul(xm.T, alpha, precision=_HI)
+
+
+@partial(jax.jit, static_argnames=("n_max", "width_primal", "n_keep", "dtype", "grid_batch"))
+def _trial_chunk(keys, lam_p, beta_p, tail_sd, noise, grid_primal, grid_dual, *, n_max: int,
+                 width_primal: int, n_keep: int, dtype, grid_batch: int):
+    """Risks (and kept coefficients) for a chunk of trials x every grid point."""
+
+    def risk_of(b):
+        return noise**2 + tail_sd**2 + jnp.sum(lam_p * (b - beta_p) ** 2)
+
+    def one_trial(key):
+        x, y = _sample(key, lam_p, beta_p, tail_sd, noise, n_max, dtype)
+        out = []
+        for grid, fit in ((grid_primal, lambda g: _fit_primal(x, y, g[0], g[1], g[2], width_primal)),
+                          (grid_dual, lambda g: _fit_dual(x, y, g[0], g[1], g[2]))):
+            if grid.shape[0] == 0:
+                out.append((jnp.zeros((0,), dtype), jnp.zeros((0, x.shape[1]), dtype)))
+                continue
+            b = jax.lax.map(fit, grid, batch_size=min(grid_batch, grid.shape[0]))
+            out.append((jax.vmap(risk_of)(b), b))
+        return out
+
+    res = jax.vmap(one_trial)(keys)
+    risks = jnp.concatenate([res[0][0], res[1][0]], axis=1)              # (T, G)
+    coefs = jnp.concatenate([res[0][1], res[1][1]], axis=1)[:n_keep]     # (k, G, P)
+    return risks, coefs
+
+
+@dataclasses.dataclass(frozen=True)
+class DenseSimulation:
+    """Monte Carlo estimates on a grid (NumPy; arrays of the grid's shape unless noted).
+
+    ``risks`` has shape ``grid + (trials,)``; ``coefficients`` ``grid + (k, P)`` for the first
+    ``k`` trials when requested (zero beyond each point's ``p``).
+    """
+
+    p: np.ndarray
+    n: np.ndarray
+    ridge: np.ndarray
+    risks: np.ndarray
+    coefficients: np.ndarray | None
+
+    @property
+    def trials(self) -> np.ndarray:
+        return np.sum(np.isfinite(self.risks), axis=-1)
+
+    @property
+    def mean(self) -> np.ndarray:
+        return np.mean(self.risks, axis=-1)
+
+    @property
+    def stderr(self) -> np.ndarray:
+        t = self.risks.shape[-1]
+        return np.std(self.risks, axis=-1, ddof=1) / math.sqrt(t) if t > 1 else np.full(self.p.shape, np.inf)
+
+    @property
+    def median(self) -> np.ndarray:
+        return np.median(self.risks, axis=-1)
+
+    def rows(self) -> list[dict]:
+        return [dict(p=int(p), n=int(n), ridge=float(r), risk_mean=float(m), risk_stderr=float(s),
+                     risk_median=float(md), trials=int(t))
+                for p, n, r, m, s, md, t in zip(self.p.ravel(), self.n.ravel(), self.ridge.ravel(),
+                                                 self.mean.ravel(), self.stderr.ravel(),
+                                                 self.median.ravel(), self.trials.ravel())]
+
+
+def default_chunk(n_max: int, width: int, grid_batch: int, itemsize: int,
+                  memory_budget: int) -> int:
+    """Trials per chunk so that the peak working set stays under ``memory_budget`` bytes.
+
+    Per trial: the draw (n x P), one masked copy per vmapped grid point and its Gram matrix
+    (n x n or P' x P'), with a factor 2 for temporaries.
+    """
+    per_trial = itemsize * (n_max * width * (1 + grid_batch) + grid_batch * max(n_max, 1) ** 2) * 2
+    return int(max(1, min(4096, memory_budget // max(per_trial, 1))))
+
+
+def dense_risk(task: LinearTask, p, trials: int, key: jax.Array, n=None, ridge=None, *,
+               dtype=jnp.float64, chunk: int | None = None, memory_budget: int = 1 << 30,
+               keep_coefficients: int = 0, grid_batch: int = 1,
+               progress: bool = False) -> DenseSimulation:
+    """Monte Carlo test risk of min-norm / OLS / ridge fits on a grid of ``(p, n, ridge)``.
+
+    Args:
+      task: the problem (pool, signal, noise; default ``n`` and ``ridge``).
+      p, n, ridge: grid axes, broadcast together.
+      trials: independent data draws per grid point (shared across grid points).
+      key: a ``jax.random`` key; results do not depend on ``chunk``.
+      dtype: float64 (default) or float32 (GPU); matmuls use ``Precision.HIGHEST`` either way.
+      chunk: trials per compiled call (default: from ``memory_budget`` bytes).
+      keep_coefficients: return the fitted coefficients of the first ``k`` trials.
+
+    Example:
+      >>> import jax, models, sims
+      >>> task = models.LinearTask.isotropic(pool=200, n=100, noise=0.5, support=10)
+      >>> mc = sims.dense_risk(task, p=200, trials=400, key=jax.random.key(0))
+      >>> round(float(mc.mean), 2)   # theory (E1): gamma^2 = 1
+      1.0
+    """
+    p = task.pool_size if p is None else p
+    n = task.n if n is None else n
+    ridge = float(task.ridge) if ridge is None else ridge
+    p = check_int_range("p", p, 1, task.pool_size)
+    n = check_int_range("n", n, 1)
+    ridge = check_positive("ridge", ridge, strict=False)
+    trials = int(check_int_range("trials", trials, 1))
+    keep = int(check_int_range("keep_coefficients", keep_coefficients, 0, trials))
+    if chunk is not None:
+        chunk = int(check_int_range("chunk", chunk, 1))
+    if jnp.dtype(dtype) not in (jnp.dtype(jnp.float32), jnp.dtype(jnp.float64)):
+        raise InputError(f"dtype: got {dtype}; allowed: float32 or float64")
+    shape = np.broadcast_shapes(p.shape, n.shape, np.shape(ridge))
+    pf, nf, rf = (np.broadcast_to(a, shape).ravel() for a in (p, n, ridge))
+    n_max, p_max = int(nf.max()), int(pf.max())
+    primal = pf < nf
+    order = np.concatenate([np.flatnonzero(primal), np.flatnonzero(~primal)])
+    # primal systems are padded to n_max - 1 columns (never depends on the grid values)
+    width_primal = min(n_max - 1, p_max) if primal.any() else 0
+    grid = np.stack([pf, nf, rf], axis=1).astype(np.float64)
+    dt = jnp.dtype(dtype)
+    grid_primal = jnp.asarray(grid[primal], dt)
+    grid_dual = jnp.asarray(grid[~primal], dt)
+    lam = np.asarray(task.eigenvalues)
+    beta = np.asarray(task.signal)
+    lam_p, beta_p = jnp.asarray(lam[:p_max], dt), jnp.asarray(beta[:p_max], dt)
+    tail_sd = jnp.asarray(math.sqrt(float(np.sum(lam[p_max:] * beta[p_max:] ** 2))), dt)
+    noise = jnp.asarray(float(task.noise), dt)
+    if chunk is None:
+        chunk = default_chunk(n_max, p_max, grid_batch, dt.itemsize, memory_budget)
+    chunk = min(chunk, trials)
+    keys = jax.random.split(key, trials)
+    n_chunks = -(-trials // chunk)
+    risks, coefs = [], []
+    it = range(n_chunks)
+    if progress:
+        from tqdm.auto import tqdm
+        it = tqdm(it, desc="trials", unit="chunk")
+    for c in it:
+        kc = keys[c * chunk:(c + 1) * chunk]
+        if kc.shape[0] < chunk:  # pad the last chunk (same compiled shape), drop extras
+            kc = jnp.concatenate([kc, jnp.broadcast_to(kc[:1], (chunk - kc.shape[0],) + kc.shape[1:])])
+        r, b = _trial_chunk(kc, lam_p, beta_p, tail_sd, noise, grid_primal, grid_dual,
+                            n_max=n_max, width_primal=width_primal,
+                            n_keep=max(0, min(keep - c * chunk, chunk)), dtype=dt,
+                            grid_batch=grid_batch)
+        risks.append(np.asarray(r))
+        if b.shape[0]:
+            coefs.append(np.asarray(b))
+    risks = np.concatenate(risks, axis=0)[:trials]                  # (T, G) in `order`
+    inv = np.empty_like(order)
+    inv[order] = np.arange(order.size)
+    risks = risks[:, inv].T.reshape(shape + (trials,))
+    coefficients = None
+    if keep:
+        cb = np.concatenate(coefs, axis=0)[:keep][:, inv]             # (k, G, P)
+        coefficients = np.moveaxis(cb, 0, 1).reshape(shape + (keep, p_max))
+    return DenseSimulation(p=pf.reshape(shape), n=nf.reshape(shape), ridge=rf.reshape(shape),
+                           risks=risks.astype(np.float64), coefficients=coefficients)
