@@ -60,7 +60,7 @@ def main(argv=None) -> int:
     import matplotlib.pyplot as plt
 
     import asymptotics as asy
-    from models import InputError, NoisySGDTask
+    from models import NoisySGDTask
     from models._errors import check_int_range
     from sims._io import save_figure, write_csv
     from sims.heavy_tailed import DEFAULT_RATIOS, iid_compressibility, train_noisy_sgd
@@ -125,12 +125,13 @@ def main(argv=None) -> int:
     se = lambda v: v.std(axis=-1, ddof=1) / np.sqrt(v.shape[-1]) if v.shape[-1] > 1 else 0 * v.mean(-1)  # noqa: E731
     for g, (label, _, _) in enumerate(CONFIGS):
         pf = np.array([runs[w]["mce_pruned_fraction"][g] for w in widths])
-        ax[0].errorbar(widths, pf.mean(1), yerr=se(pf), color=COLORS[g], marker=MARKERS[g],
+        dodge = 1 + 0.025 * (g - 1.5)  # small horizontal offsets so overlapping curves stay visible
+        ax[0].errorbar(np.asarray(widths) * dodge, pf.mean(1), yerr=se(pf), color=COLORS[g], marker=MARKERS[g],
                        ms=4, capsize=3, label=label)
     ax[0].axhline(asy.gaussian_mce_pruned_fraction(cfgs[0].task.d, args.eps2), color="k", ls=":",
                   lw=1, label=r"Gaussian columns, $n\to\infty$")
     ax[0].set(xscale="log", xlabel="width $n$", ylabel=r"mce pruned fraction ($\epsilon^2=%g$)" % args.eps2,
-              title="(a) compressibility vs width")
+              title="(a) compressibility vs width (points offset)")
     ax[0].set_xticks(widths, [str(w) for w in widths])
     ax[0].minorticks_off()
     ax[0].legend(loc="upper left", frameon=False)
@@ -138,7 +139,7 @@ def main(argv=None) -> int:
     ratios = np.asarray(DEFAULT_RATIOS)
     for g, (label, _, _) in enumerate(CONFIGS):
         acc = big["test_acc_at_ratio"][g]
-        ax[1].errorbar(ratios, acc.mean(0), yerr=se(acc.T), color=COLORS[g], marker=MARKERS[g],
+        ax[1].errorbar(ratios + 0.005 * (g - 1.5), acc.mean(0), yerr=se(acc.T), color=COLORS[g], marker=MARKERS[g],
                        ms=3.5, capsize=2, label=label)
         pf = big["mce_pruned_fraction"][g].mean()
         ax[1].axvline(pf, color=COLORS[g], ls="--", lw=0.8)
@@ -146,20 +147,29 @@ def main(argv=None) -> int:
               title=f"(b) no retraining, $n={widths[-1]}$ (dashed: mce budget)")
     ax[1].legend(loc="lower left", frameon=False)
 
+    allv = np.concatenate([big["column_norms"][g].ravel() for g in (0, 2, 3)])
+    bins = np.geomspace(allv.min(), allv.max(), 50)
+    dens_min = np.inf
     for g in (0, 2, 3):
         v = big["column_norms"][g].ravel()
-        bins = np.geomspace(v.min(), v.max(), 45)
-        h, e = np.histogram(v, bins=bins, density=True)
+        h, e = np.histogram(v, bins=bins)
+        dens = h / (v.size * np.diff(e))
         c = np.sqrt(e[:-1] * e[1:])
-        ax[2].step(c[h > 0], h[h > 0], where="mid", color=COLORS[g], lw=1.2, label=CONFIGS[g][0])
-        if g != 0:
+        ok = h > 0
+        dens_min = min(dens_min, dens[ok].min())
+        ax[2].plot(c[ok], dens[ok], ls="none", marker=MARKERS[g], ms=3.2, color=COLORS[g],
+                   label=CONFIGS[g][0])
+        if g != 0:  # Pareto tail implied by the Hill fit: density (k/n) a x_k^a x^(-a-1), x > x_k
             a_hat = float(np.mean(big["hill_tail_index"][g]))
             k = max(10, round(0.1 * widths[-1]))
-            xk = np.mean(np.sort(big["column_norms"][g], axis=1)[:, -k - 1])
+            xk = float(np.mean(np.sort(big["column_norms"][g], axis=1)[:, -k - 1]))
             xs = np.geomspace(xk, v.max(), 20)
-            ax[2].plot(xs, (k / widths[-1]) * a_hat * xk**a_hat * xs ** (-a_hat - 1), color=COLORS[g],
-                       ls="--", lw=1.2, label=rf"Hill tail $\hat\alpha={a_hat:.2f}$")
-    ax[2].set(xscale="log", yscale="log", xlabel=r"column norm $\|\theta_i\|$", ylabel="density",
+            ax[2].plot(xs, (k / widths[-1]) * a_hat * xk**a_hat * xs ** (-a_hat - 1),
+                       color=COLORS[g], ls="--", lw=1.2,
+                       label=rf"Hill fit, top 10%: $\hat\alpha={a_hat:.2f}$")
+    ax[2].set_ylim(bottom=dens_min / 5)
+    ax[2].set(xscale="log", yscale="log", xlabel=r"column norm $\|\theta_i\|$",
+              ylabel="density (log bins)",
               title=f"(c) column norms, $n={widths[-1]}$, {args.seeds} seeds pooled")
     ax[2].legend(loc="lower left", frameon=False)
 
@@ -171,14 +181,18 @@ def main(argv=None) -> int:
         ax[3].errorbar(sizes, med, yerr=[med - lo, hi - med], fmt="o", color=col, ms=4, capsize=3,
                        label=rf"sampled, $\alpha={a:g}$")
         ax[3].plot(sizes, theory[a], color=col, lw=1.2)
-    ax[3].plot([], [], color="k", lw=1.2, label="theory (leading order)")
+    ax[3].plot([], [], color="k", lw=1.2, label="theory: median, leading order")
     ax[3].set(xscale="log", xlabel="vector length $n$", ylabel="mce pruned fraction",
-              title="(d) i.i.d. scalar $\\alpha$-stable vectors", ylim=(0.45, 1.02))
+              title=f"(d) i.i.d. $\\alpha$-stable vectors (median, quartiles; {args.iid_trials} draws)",
+              ylim=(0.45, 1.02))
     ax[3].legend(loc="upper left", frameon=False)
+    kind = {"rotation": "rotation-invariant", "iid": "i.i.d.", "scalar": "per-unit scalar"}[args.noise_type]
+    fig.suptitle(f"Noise-injected SGD, one hidden ReLU layer: {kind} alpha-stable noise "
+                 f"on the hidden layer; d = {cfgs[0].task.d}, eta = {args.eta:g}, {args.steps} steps, "
+                 f"batch {cfgs[0].batch}; mean $\\pm$ s.e. over {args.seeds} seeds", fontsize=10)
     path = save_figure(fig, out + "heavy_tailed_compressibility.png", parameters=params)
     plt.close(fig)
     print(f"wrote {path} ({time.time() - t0:.0f}s)")
-    del InputError
     return 0
 
 
