@@ -7,7 +7,8 @@ Network with ``n`` hidden units, hidden weights ``Theta`` stored as an ``(n, d)`
 row ``i`` is the weight vector ``theta_i`` of unit ``i`` (the note's "column" ``i``):
 
 * ``form="relu"``: ``f(x) = sum_i b_i relu(<theta_i, x>)``, bias-free, both layers trained
-  (the note's experiments); init ``theta_i ~ N(0, I_d/d)``, ``b_i ~ N(0, 1/n)``.
+  (the note's experiments); init (``init=``) PyTorch's default ``U(-1/sqrt(fan_in),
+  1/sqrt(fan_in))`` entries (default) or Gaussian ``N(0, I_d/d)``, ``N(0, 1/n)``.
 * ``form="mean-field"``: ``f(x) = (1/n) sum_i b_i act(<theta_i, x>)`` with ``b_i = +-1`` fixed
   (the note's theory); only ``Theta`` is trained, on the mean-field time scale (the gradient
   of ``theta_i`` is multiplied by ``n``, so a step moves each particle by ``O(eta)`` and the
@@ -34,6 +35,9 @@ from ._errors import InputError, as_finite_array, check_choice, check_int_range,
 #: ``iid``: i.i.d. entries; ``rotation``: a rotation-invariant vector per unit.
 NOISE_TYPES = ("scalar", "iid", "rotation")
 FORMS = ("relu", "mean-field")
+#: ``uniform``: PyTorch's default for linear layers, entries ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``;
+#: ``gaussian``: ``theta_i ~ N(0, I_d/d)`` and (relu form) ``b_i ~ N(0, 1/n)``.
+INITS = ("uniform", "gaussian")
 ACTIVATIONS = ("relu", "tanh")
 
 
@@ -97,14 +101,16 @@ class OneHiddenLayerNet:
     input_dim: int = struct.field(pytree_node=False)
     form: str = struct.field(pytree_node=False, default="relu")
     activation: str = struct.field(pytree_node=False, default="relu")
+    init_law: str = struct.field(pytree_node=False, default="uniform")
 
     @classmethod
     def create(cls, *, width: int, input_dim: int, form: str = "relu",
-               activation: str = "relu") -> "OneHiddenLayerNet":
+               activation: str = "relu", init: str = "uniform") -> "OneHiddenLayerNet":
         return cls(width=int(check_int_range("width", width, 1)),
                    input_dim=int(check_int_range("input_dim", input_dim, 1)),
                    form=check_choice("form", form, FORMS),
-                   activation=check_choice("activation", activation, ACTIVATIONS))
+                   activation=check_choice("activation", activation, ACTIVATIONS),
+                   init_law=check_choice("init", init, INITS))
 
     @property
     def trains_output(self) -> bool:
@@ -117,9 +123,14 @@ class OneHiddenLayerNet:
 
     def init(self, key: jax.Array, dtype=jnp.float32) -> dict:
         kh, ko = jax.random.split(key)
-        hidden = jax.random.normal(kh, (self.width, self.input_dim), dtype) / np.sqrt(self.input_dim)
+        shape, d, n = (self.width, self.input_dim), self.input_dim, self.width
+        if self.init_law == "uniform":
+            hidden = jax.random.uniform(kh, shape, dtype, -1.0, 1.0) / np.sqrt(d)
+        else:
+            hidden = jax.random.normal(kh, shape, dtype) / np.sqrt(d)
         if self.form == "relu":
-            out = jax.random.normal(ko, (self.width,), dtype) / np.sqrt(self.width)
+            out = (jax.random.uniform(ko, (n,), dtype, -1.0, 1.0) if self.init_law == "uniform"
+                   else jax.random.normal(ko, (n,), dtype)) / np.sqrt(n)
         else:
             out = jax.random.rademacher(ko, (self.width,), dtype)
         return {"hidden": hidden, "output": out}
@@ -157,11 +168,13 @@ class NoisySGDTask:
     def create(cls, *, width: int = 2000, d: int = 10, n_train: int = 1000, n_test: int = 4000,
                steps: int = 5000, batch: int = 100, eta: float = 0.01,
                noise_type: str = "rotation", form: str = "relu", activation: str = "relu",
-               teacher_units: int = 4, teacher_seed: int = 0) -> "NoisySGDTask":
+               init: str = "uniform", teacher_units: int = 4,
+               teacher_seed: int = 0) -> "NoisySGDTask":
         """Validated constructor; defaults are the note's reference experiment."""
         task = TeacherTask.create(d=d, units=teacher_units, n_train=n_train, n_test=n_test,
                                   seed=teacher_seed)
-        net = OneHiddenLayerNet.create(width=width, input_dim=d, form=form, activation=activation)
+        net = OneHiddenLayerNet.create(width=width, input_dim=d, form=form, activation=activation,
+                                       init=init)
         steps = int(check_int_range("steps", steps, 1))
         batch = int(check_int_range("batch", batch, 1, n_train))
         eta = float(check_positive("eta", eta))
@@ -172,7 +185,7 @@ class NoisySGDTask:
         return {"width": self.net.width, "d": self.task.d, "n_train": self.task.n_train,
                 "n_test": self.task.n_test, "steps": self.steps, "batch": self.batch,
                 "eta": self.eta, "noise_type": self.noise_type, "form": self.net.form,
-                "activation": self.net.activation}
+                "activation": self.net.activation, "init": self.net.init_law}
 
 
 def check_noise_grid(alpha, sigma) -> tuple[np.ndarray, np.ndarray]:

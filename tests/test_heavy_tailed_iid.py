@@ -52,8 +52,9 @@ def test_stable_mce_means_match_note_table(n, row):
     trials = 1000 if n <= 1000 else 300
     sim = iid_compressibility(jax.random.key(9), [1.5, 1.75, 2.0], n, trials)["mce_pruned_fraction"]
     for j, expected in enumerate(row):
-        # the note prints two digits: rounding allowance 0.005
-        assert abs(sim[j].mean() - expected) < 4 * _se(sim[j]) + 0.005, (n, j, sim[j].mean())
+        # the note truncates to two digits (its alpha = 2 row prints .55 for the exact .5554):
+        # allowance 0.01
+        assert abs(sim[j].mean() - expected) < 4 * _se(sim[j]) + 0.01, (n, j, sim[j].mean())
 
 
 @pytest.mark.parametrize("d", [1, 10, 50])
@@ -69,7 +70,7 @@ def test_gaussian_columns_mce_vs_chi_limit(d):
 def test_stable_mce_means_match_note_table_large_n():
     sim = iid_compressibility(jax.random.key(10), [1.5, 1.75, 2.0], 100_000, 300)["mce_pruned_fraction"]
     for j, expected in enumerate((0.99, 0.83, 0.55)):
-        assert abs(sim[j].mean() - expected) < 4 * _se(sim[j]) + 0.005
+        assert abs(sim[j].mean() - expected) < 4 * _se(sim[j]) + 0.01  # two-digit truncation
     for j, a in enumerate((1.5, 1.75, 2.0)):
         s = np.sort(sim[j])
         h = int(np.ceil(4 * np.sqrt(300) / 2))

@@ -41,11 +41,11 @@ def test_heavy_tailed_noise_compresses(small_run):
 
 
 def test_gaussian_noise_control_does_not_compress(small_run):
+    # alpha = 2 noise makes the columns Gaussian-like: the pruned fraction sits at the Gaussian
+    # column limit P(chi_10 <= r) = 0.2109 (note: "about .21 at every width"), allowance 0.02
+    # for the trained part of the weights; far below the alpha = 1.75 fraction (paired seeds).
     pf = small_run["mce_pruned_fraction"]
-    diff = pf[1] - pf[0]  # paired seeds
-    # allowance 0.02: training moves the norms away from the Gaussian initialisation
-    assert abs(diff.mean()) < 4 * _se(diff) + 0.02
-    assert pf[1].mean() < asy.gaussian_mce_pruned_fraction(10, 0.1) + 0.02
+    assert abs(pf[1].mean() - asy.gaussian_mce_pruned_fraction(10, 0.1)) < 4 * _se(pf[1]) + 0.02
     assert pf[2].mean() - pf[1].mean() > 4 * _se(pf[2] - pf[1])
 
 
@@ -79,7 +79,10 @@ def test_mean_field_form_with_iid_noise_runs():
     mf = NoisySGDTask.create(**TINY, form="mean-field", activation="tanh", noise_type="iid")
     r = ht.train_noisy_sgd(mf, [1.75, 2.0], [0.05, 0.0], seeds=2)
     assert bool(np.all(r["finite"])) and r["column_norms"].shape == (2, 2, 32)
-    # the second layer is fixed at +-1 in the mean-field form
+    # the uniform (PyTorch-default) initialisation of the relu form, and the mean-field second
+    # layer fixed at +-1
+    q = NoisySGDTask.create(**TINY).net.init(jax.random.key(0))
+    assert np.abs(np.asarray(q["hidden"])).max() <= 1 / np.sqrt(10)
     p = mf.net.init(jax.random.key(0))
     assert set(np.unique(np.asarray(p["output"]))) <= {-1.0, 1.0}
 
@@ -121,7 +124,7 @@ def test_bad_inputs_raise_before_compiling(kwargs, match):
 
 
 @pytest.mark.parametrize("kwargs", [dict(width=0), dict(eta=-0.1), dict(noise_type="levy"),
-                                    dict(form="cnn"), dict(batch=5000)])
+                                    dict(form="cnn"), dict(batch=5000), dict(init="xavier")])
 def test_bad_task(kwargs):
     with pytest.raises(InputError):
         NoisySGDTask.create(**kwargs)
@@ -147,13 +150,12 @@ def test_simulate_cli(tmp_path):
 @pytest.mark.slow
 def test_reference_experiment_of_the_note():
     """The note's reference run (n = 2000, eta = .01, 5000 steps, 3 seeds); the claims, not
-    the prototype's exact numbers (its noiseless baseline .17 depends on its initialisation)."""
+    the prototype's per-seed numbers; tolerances are 4 seed s.e. plus 0.02 (3 seeds)."""
     cfg = NoisySGDTask.create(width=2000, steps=5000, eta=0.01)
     r = ht.train_noisy_sgd(cfg, [2.0, 2.0, 1.75], [0.0, 0.03, 0.03], seeds=3)
     pf, acc = r["mce_pruned_fraction"], r["test_acc"]
     assert pf[2].mean() >= 1.5 * pf[0].mean()
     assert (acc[2] - r["mce_test_acc"][2]).mean() <= 0.03
-    assert abs(pf[1].mean() - pf[0].mean()) < 0.03
-    # test accuracy near the note's .93 (4 seed s.e. + 0.02 for the different initialisation)
-    for g in range(3):
-        assert abs(acc[g].mean() - 0.93) < 4 * _se(acc[g]) + 0.02
+    for g, (a_ref, pf_ref) in enumerate([(0.933, 0.17), (0.930, 0.21), (0.929, 0.40)]):
+        assert abs(acc[g].mean() - a_ref) < 4 * _se(acc[g]) + 0.02
+        assert abs(pf[g].mean() - pf_ref) < 4 * _se(pf[g]) + 0.02
