@@ -24,7 +24,7 @@ from functools import lru_cache
 from math import cos, gamma, pi, sin
 
 import numpy as np
-from scipy import integrate, optimize, special, stats
+from scipy import integrate, optimize, stats
 
 from models._errors import InputError, as_finite_array, check_int_range
 

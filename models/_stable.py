@@ -116,9 +116,3 @@ def rotation_invariant_stable(key: jax.Array, alpha, shape_batch=(), d: int = 1,
     g = jax.random.normal(kg, (*shape_batch, d), dtype)
     return jnp.sqrt(2.0 * a)[..., None] * g
 
-
-def stable_tail_constant(alpha: float) -> float:
-    """``c_alpha = 2 Gamma(alpha) sin(pi alpha / 2) / pi`` of ``P(|X| > x) ~ c_alpha x^-alpha``."""
-    from math import gamma, pi, sin
-
-    return 2.0 * gamma(alpha) * sin(pi * alpha / 2) / pi
