@@ -15,3 +15,9 @@ from ._patch_net import PatchTask as PatchTask
 from ._patch_net import nested_masks as nested_masks
 from ._patch_net import patch_net_apply as patch_net_apply
 from ._patch_net import sample_patch_data as sample_patch_data
+from ._noisy_sgd import NoisySGDTask as NoisySGDTask
+from ._noisy_sgd import OneHiddenLayerNet as OneHiddenLayerNet
+from ._noisy_sgd import TeacherTask as TeacherTask
+from ._stable import positive_stable as positive_stable
+from ._stable import rotation_invariant_stable as rotation_invariant_stable
+from ._stable import symmetric_stable as symmetric_stable
