@@ -23,7 +23,7 @@ import numpy as np
 from models import InputError, LinearTask
 from models._errors import check_int_range, check_positive
 
-from . import _io
+from . import _cli_pruning, _io
 
 PRESETS = {
     "isotropic": (LinearTask.isotropic, {"pool": int, "support": int, "signal_power": float,
@@ -76,6 +76,7 @@ def _problem_parser(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--ridge", type=float, nargs="+", default=[0.0],
                    help="ridge penalty(ies) of (1/n)||y-Xb||^2 + ridge ||b||^2 (default 0)")
     parser.add_argument("--out", required=True, help="output CSV (a .json sidecar is written beside it)")
+    _cli_pruning.add_arguments(parser)
 
 
 def _sim_parser(parser: argparse.ArgumentParser) -> None:
@@ -149,6 +150,13 @@ def cmd_theory(args) -> int:
     import asymptotics as asy
 
     task, (p, n, r) = _setup(args)
+    pruning = _cli_pruning.options(args, p, n)
+    if pruning:
+        rows = _cli_pruning.theory_rows(task, p, n, r, *pruning, allow_same=False)
+        out = _io.write_csv(args.out, rows, parameters=_params(args, task))
+        _report_status([asy.Status[str(x["status"]).upper()] for x in rows])
+        print(f"wrote {out} ({len(rows)} rows)")
+        return 0
     th = asy.dense_risk(task, p=p, n=n, ridge=r, throw=False)
     out = _io.write_csv(args.out, th.rows(), parameters=_params(args, task))
     _report_status(th.status)
@@ -174,6 +182,15 @@ def cmd_simulate(args) -> int:
     task, (p, n, r) = _setup(args)
     trials, seed, chunk = _sim_options(args)
     t0 = time.perf_counter()
+    pruning = _cli_pruning.options(args, p, n)
+    if pruning:
+        rows = _cli_pruning.simulation_rows(task, p, n, r, *pruning, trials=trials,
+                                            key=jax.random.key(seed), dtype=args.dtype, chunk=chunk,
+                                            saliency=args.saliency, progress=sys.stderr.isatty())
+        out = _io.write_csv(args.out, rows, parameters=_params(args, task),
+                            seconds=time.perf_counter() - t0)
+        print(f"wrote {out} ({len(rows)} rows, {trials} trials each)")
+        return 0
     mc = dense_risk(task, p=p, n=n, ridge=r, trials=trials, key=jax.random.key(seed),
                     dtype=args.dtype, chunk=chunk, progress=sys.stderr.isatty())
     out = _io.write_csv(args.out, mc.rows(), parameters=_params(args, task),
@@ -193,6 +210,11 @@ def cmd_compare(args) -> int:
 
     task, (p, n, r) = _setup(args)
     trials, seed, chunk = _sim_options(args)
+    pruning = _cli_pruning.options(args, p, n)
+    if pruning:
+        return _cli_pruning.compare(args, task, p, n, r, *pruning, trials=trials,
+                                    key=jax.random.key(seed), chunk=chunk,
+                                    params=_params(args, task))
     th = asy.dense_risk(task, p=p, n=n, ridge=r, throw=False)
     mc = dense_risk(task, p=p, n=n, ridge=r, trials=trials, key=jax.random.key(seed),
                     dtype=args.dtype, chunk=chunk, progress=sys.stderr.isatty())

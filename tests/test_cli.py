@@ -91,3 +91,46 @@ def test_console_script_installed(tmp_path):
                           "--out", str(out)], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert abs(float(read(out)[0]["dense_risk"]) - 1.0) < 1e-10   # E1
+
+
+def test_pruning_columns(tmp_path, capsys):
+    out = tmp_path / "pt.csv"
+    assert cli.main(["theory", "--spectrum", "isotropic:pool=200,support=10", "--n", "100",
+                     "--noise", "0.5", "--p", "200", "--keep", "10", "--rule", "magnitude",
+                     "--rule", "oracle", "--retrain", "none", "--retrain", "fresh",
+                     "--out", str(out)]) == 0
+    rows = read(out)
+    assert {"keep", "rule", "retrain", "risk", "dense_risk", "status"} <= set(rows[0])
+    mp = [r for r in rows if r["rule"] == "magnitude" and r["retrain"] == "none"][0]
+    assert abs(float(mp["risk"]) - 0.6989) < 1e-4 and abs(float(mp["dense_risk"]) - 1) < 1e-10
+    # same-data retraining has no theory: refused by `theory`
+    assert cli.main(["theory", "--spectrum", "isotropic:pool=200,support=10", "--n", "100",
+                     "--noise", "0.5", "--keep", "10", "--retrain", "same", "--out", str(out)]) == 2
+    assert "--retrain" in capsys.readouterr().err
+    sim = tmp_path / "ps.csv"
+    assert cli.main(["simulate", "--spectrum", "isotropic:pool=200,support=10", "--n", "100",
+                     "--noise", "0.5", "--keep", "10", "--rule", "magnitude", "--retrain", "same",
+                     "--trials", "8", "--out", str(sim)]) == 0
+    rows = read(sim)
+    assert {"keep", "rule", "retrain", "risk_mean", "risk_stderr", "risk_median"} <= set(rows[0])
+    cmp_ = tmp_path / "pc.csv"
+    assert cli.main(["compare", "--spectrum", "isotropic:pool=200,support=10", "--n", "100",
+                     "--noise", "0.5", "--p", "150", "200", "--keep", "10", "--rule", "magnitude",
+                     "--retrain", "none", "--retrain", "same", "--trials", "8",
+                     "--out", str(cmp_)]) == 0
+    rows = read(cmp_)
+    same = [r for r in rows if r["retrain"] == "same"]
+    assert same and all(r["risk"] == "" and r["status"] == "no_theory" for r in same)
+    assert (tmp_path / "pc.png").exists()
+
+
+@pytest.mark.parametrize("args,arg", [
+    (["--keep", "300"], "--keep"), (["--keep", "0"], "--keep"),
+    (["--keep", "10", "--rule", "biggest"], "--rule"),
+    (["--keep", "10", "--retrain", "twice"], "--retrain"), (["--rule", "magnitude"], "--rule"),
+])
+def test_pruning_bad_input(tmp_path, capsys, args, arg):
+    code = cli.main(["theory", "--spectrum", "isotropic:pool=200,support=10", "--n", "100",
+                     "--noise", "0.5", *args, "--out", str(tmp_path / "x.csv")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and arg in err and len(err.splitlines()) == 1
