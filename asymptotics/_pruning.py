@@ -41,7 +41,7 @@ import optimistix as optx
 from jax.scipy.special import ndtr
 
 from models import InputError, LinearTask
-from models._errors import check_choice, check_int_range, check_positive
+from models._errors import check_choice, check_int_range
 
 from . import _grid
 from ._dense import dense_risk_point
@@ -259,12 +259,7 @@ def pruned_risk(task: LinearTask, p, keep, rule=RULES, n=None, ridge=None, *,
     check_choice("retrain", retrain, RETRAIN)
     if retrain == "same":
         raise ValueError(SAME_DATA_MESSAGE)
-    p = task.pool_size if p is None else p
-    n = task.n if n is None else n
-    ridge = float(task.ridge) if ridge is None else ridge
-    p = check_int_range("p", p, 1, task.pool_size)
-    n = check_int_range("n", n, 1)
-    ridge = check_positive("ridge", ridge, strict=False)
+    p, n, ridge = task.grid_axes(p, n, ridge)
     keep = check_int_range("keep", keep, 1)
     shape, flat = _grid.broadcast_grid(p=p, keep=keep, n=n, ridge=ridge)
     bad = flat["keep"] > flat["p"]

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 
-import jax
 import jax.numpy as jnp
-import numpy as np
 import optimistix as optx
 
 from models import LinearTask

@@ -170,6 +170,16 @@ class LinearTask:
         return self.replace(eigenvalues=self.eigenvalues[perm], signal=self.signal[perm],
                             name=self.name + ", random order")
 
+    def grid_axes(self, p=None, n=None, ridge=None):
+        """Validated ``(p, n, ridge)`` grid axes as NumPy arrays (not yet broadcast), with the
+        task's defaults: the whole pool, ``self.n`` and ``self.ridge``.  Raises
+        :class:`InputError` naming the axis and its range."""
+        p = self.pool_size if p is None else p
+        n = self.n if n is None else n
+        ridge = float(self.ridge) if ridge is None else ridge
+        return (check_int_range("p", p, 1, self.pool_size), check_int_range("n", n, 1),
+                check_positive("ridge", ridge, strict=False))
+
     def effective_noise(self, p: int) -> float:
         """``sigma_p^2 = sigma^2 + sum_{i>p} lambda_i beta_i^2`` (host-side, float)."""
         lam = np.asarray(self.eigenvalues)

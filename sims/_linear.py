@@ -32,7 +32,9 @@ import numpy as np
 
 from models import LinearTask
 from models._config import MATMUL_PRECISION
-from models._errors import InputError, check_int_range, check_positive
+from models._errors import check_int_range
+
+from ._batching import GridSplit, check_dtype, run_chunks
 
 _HI = MATMUL_PRECISION
 
@@ -166,62 +168,37 @@ def dense_risk(task: LinearTask, p, trials: int, key: jax.Array, n=None, ridge=N
       >>> round(float(mc.mean), 2)   # theory (E1): gamma^2 = 1
       1.0
     """
-    p = task.pool_size if p is None else p
-    n = task.n if n is None else n
-    ridge = float(task.ridge) if ridge is None else ridge
-    p = check_int_range("p", p, 1, task.pool_size)
-    n = check_int_range("n", n, 1)
-    ridge = check_positive("ridge", ridge, strict=False)
+    p, n, ridge = task.grid_axes(p, n, ridge)
     trials = int(check_int_range("trials", trials, 1))
     keep = int(check_int_range("keep_coefficients", keep_coefficients, 0, trials))
     if chunk is not None:
         chunk = int(check_int_range("chunk", chunk, 1))
-    if jnp.dtype(dtype) not in (jnp.dtype(jnp.float32), jnp.dtype(jnp.float64)):
-        raise InputError(f"dtype: got {dtype}; allowed: float32 or float64")
+    dt = check_dtype(dtype)
     shape = np.broadcast_shapes(p.shape, n.shape, np.shape(ridge))
     pf, nf, rf = (np.broadcast_to(a, shape).ravel() for a in (p, n, ridge))
-    n_max, p_max = int(nf.max()), int(pf.max())
-    primal = pf < nf
-    order = np.concatenate([np.flatnonzero(primal), np.flatnonzero(~primal)])
-    # primal systems are padded to n_max - 1 columns (never depends on the grid values)
-    width_primal = min(n_max - 1, p_max) if primal.any() else 0
-    grid = np.stack([pf, nf, rf], axis=1).astype(np.float64)
-    dt = jnp.dtype(dtype)
-    grid_primal = jnp.asarray(grid[primal], dt)
-    grid_dual = jnp.asarray(grid[~primal], dt)
+    split = GridSplit(pf, nf, rf, dt)
     lam = np.asarray(task.eigenvalues)
     beta = np.asarray(task.signal)
+    p_max = split.p_max
     lam_p, beta_p = jnp.asarray(lam[:p_max], dt), jnp.asarray(beta[:p_max], dt)
     tail_sd = jnp.asarray(math.sqrt(float(np.sum(lam[p_max:] * beta[p_max:] ** 2))), dt)
     noise = jnp.asarray(float(task.noise), dt)
     if chunk is None:
-        chunk = default_chunk(n_max, p_max, grid_batch, dt.itemsize, memory_budget)
+        chunk = default_chunk(split.n_max, p_max, grid_batch, dt.itemsize, memory_budget)
     chunk = min(chunk, trials)
-    keys = jax.random.split(key, trials)
-    n_chunks = -(-trials // chunk)
-    risks, coefs = [], []
-    it = range(n_chunks)
-    if progress:
-        from tqdm.auto import tqdm
-        it = tqdm(it, desc="trials", unit="chunk")
-    for c in it:
-        kc = keys[c * chunk:(c + 1) * chunk]
-        if kc.shape[0] < chunk:  # pad the last chunk (same compiled shape), drop extras
-            kc = jnp.concatenate([kc, jnp.broadcast_to(kc[:1], (chunk - kc.shape[0],) + kc.shape[1:])])
-        r, b = _trial_chunk(kc, lam_p, beta_p, tail_sd, noise, grid_primal, grid_dual,
-                            n_max=n_max, width_primal=width_primal,
-                            n_keep=max(0, min(keep - c * chunk, chunk)), dtype=dt,
+
+    def call(keys, start):
+        return _trial_chunk(keys, lam_p, beta_p, tail_sd, noise, split.primal, split.dual,
+                            n_max=split.n_max, width_primal=split.width_primal,
+                            n_keep=max(0, min(keep - start, chunk)), dtype=dt,
                             grid_batch=grid_batch)
-        risks.append(np.asarray(r))
-        if b.shape[0]:
-            coefs.append(np.asarray(b))
-    risks = np.concatenate(risks, axis=0)[:trials]                  # (T, G) in `order`
-    inv = np.empty_like(order)
-    inv[order] = np.arange(order.size)
-    risks = risks[:, inv].T.reshape(shape + (trials,))
+
+    out = run_chunks(call, key, trials, chunk, progress)
+    risks = split.restore(np.concatenate([r for r, _ in out])[:trials], axis=1)   # (T, G)
+    risks = risks.T.reshape(shape + (trials,))
     coefficients = None
     if keep:
-        cb = np.concatenate(coefs, axis=0)[:keep][:, inv]             # (k, G, P)
+        cb = split.restore(np.concatenate([b for _, b in out if b.shape[0]])[:keep], axis=1)
         coefficients = np.moveaxis(cb, 0, 1).reshape(shape + (keep, p_max))
     return DenseSimulation(p=pf.reshape(shape), n=nf.reshape(shape), ridge=rf.reshape(shape),
                            risks=risks.astype(np.float64), coefficients=coefficients)

@@ -30,8 +30,9 @@ import numpy as np
 
 from models import InputError, LinearTask
 from models._config import MATMUL_PRECISION
-from models._errors import check_choice, check_int_range, check_positive
+from models._errors import check_choice, check_int_range
 
+from ._batching import GridSplit, check_dtype, run_chunks
 from ._linear import _fit_dual, _fit_primal, _sample, default_chunk
 
 RULES = ("magnitude", "saliency", "oracle", "random")
@@ -179,16 +180,10 @@ def pruned_risk(task: LinearTask, p, keep, rule=RULES, retrain=("none",), *, tri
     for r in retrain:
         check_choice("retrain", r, RETRAIN)
     check_choice("saliency", saliency, ("population", "empirical"))
-    p = task.pool_size if p is None else p
-    n = task.n if n is None else n
-    ridge = float(task.ridge) if ridge is None else ridge
-    p = check_int_range("p", p, 1, task.pool_size)
-    n = check_int_range("n", n, 1)
-    ridge = check_positive("ridge", ridge, strict=False)
+    p, n, ridge = task.grid_axes(p, n, ridge)
     keep = check_int_range("keep", np.atleast_1d(keep), 1).ravel()
     trials = int(check_int_range("trials", trials, 1))
-    if jnp.dtype(dtype) not in (jnp.dtype(jnp.float32), jnp.dtype(jnp.float64)):
-        raise InputError(f"dtype: got {dtype}; allowed: float32 or float64")
+    dt = check_dtype(dtype)
     shape = np.broadcast_shapes(p.shape, n.shape, np.shape(ridge))
     pf, nf, rf = (np.broadcast_to(a, shape).ravel() for a in (p, n, ridge))
     if keep.max() > pf.min():
@@ -209,40 +204,25 @@ def pruned_risk(task: LinearTask, p, keep, rule=RULES, retrain=("none",), *, tri
                              "support only with rule='oracle'")
         user_mask = np.zeros(int(pf.max()))
         user_mask[sup] = 1.0
-    dt = jnp.dtype(dtype)
-    n_max, p_max = int(nf.max()), int(pf.max())
-    primal = pf < nf
-    order = np.concatenate([np.flatnonzero(primal), np.flatnonzero(~primal)])
-    width_primal = min(n_max - 1, p_max) if primal.any() else 0
-    grid = np.stack([pf, nf, rf], axis=1).astype(np.float64)
+    split = GridSplit(pf, nf, rf, dt)
+    p_max = split.p_max
     lam, beta = np.asarray(task.eigenvalues), np.asarray(task.signal)
     args = (jnp.asarray(lam[:p_max], dt), jnp.asarray(beta[:p_max], dt),
             jnp.asarray(math.sqrt(float(np.sum(lam[p_max:] * beta[p_max:] ** 2))), dt),
-            jnp.asarray(float(task.noise), dt), jnp.asarray(grid[primal], dt),
-            jnp.asarray(grid[~primal], dt), jnp.asarray(keep), None if user_mask is None
-            else jnp.asarray(user_mask, dt))
+            jnp.asarray(float(task.noise), dt), split.primal, split.dual, jnp.asarray(keep),
+            None if user_mask is None else jnp.asarray(user_mask, dt))
     if chunk is None:
-        chunk = default_chunk(n_max, p_max, 2, dt.itemsize, memory_budget)
+        chunk = default_chunk(split.n_max, p_max, 2, dt.itemsize, memory_budget)
     chunk = min(int(check_int_range("chunk", chunk, 1)), trials)
-    keys = jax.random.split(key, trials)
-    dense, risks = [], []
-    it = range(-(-trials // chunk))
-    if progress:
-        from tqdm.auto import tqdm
-        it = tqdm(it, desc="trials", unit="chunk")
-    for c in it:
-        kc = keys[c * chunk:(c + 1) * chunk]
-        if kc.shape[0] < chunk:
-            kc = jnp.concatenate([kc, jnp.broadcast_to(kc[:1], (chunk - kc.shape[0],) + kc.shape[1:])])
-        d, r = _pruned_chunk(kc, *args, n_max=n_max, width_primal=width_primal, rules=rules,
-                             retrain=retrain, s_max=int(keep.max()),
+
+    def call(keys, start):
+        return _pruned_chunk(keys, *args, n_max=split.n_max, width_primal=split.width_primal,
+                             rules=rules, retrain=retrain, s_max=int(keep.max()),
                              empirical_saliency=saliency == "empirical", dtype=dt)
-        dense.append(np.asarray(d))
-        risks.append(np.asarray(r))
-    inv = np.empty_like(order)
-    inv[order] = np.arange(order.size)
-    dense = np.concatenate(dense)[:trials][:, inv]                      # (T, G)
-    risks = np.concatenate(risks)[:trials][:, inv]                      # (T, G, K, R, M)
+
+    out = run_chunks(call, key, trials, chunk, progress)
+    dense = split.restore(np.concatenate([d for d, _ in out])[:trials], axis=1)   # (T, G)
+    risks = split.restore(np.concatenate([r for _, r in out])[:trials], axis=1)   # (T, G, K, R, M)
     return PrunedSimulation(p=pf.reshape(shape), n=nf.reshape(shape), ridge=rf.reshape(shape),
                             keep=keep, rules=rules, retrain=retrain,
                             risks=np.moveaxis(risks, 0, -1).reshape(shape + risks.shape[2:] + (trials,)).astype(np.float64),
