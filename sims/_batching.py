@@ -3,11 +3,18 @@ a ``(p, n, ridge)`` grid, and trial chunks (one compiled shape, padded last chun
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from models import InputError
+
+from . import _io
 
 
 def check_dtype(dtype) -> jnp.dtype:
@@ -40,19 +47,53 @@ class GridSplit:
         return np.take(a, inv, axis=axis)
 
 
-def run_chunks(call, key: jax.Array, trials: int, chunk: int, progress: bool = False) -> list:
+def run_chunks(call, key: jax.Array, trials: int, chunk: int, progress: bool = False,
+               checkpoint=None, run_key: dict | None = None) -> list:
     """Split ``trials`` keys into chunks of ``chunk`` (the last padded, extras dropped by the
     caller), call ``call(keys, start)`` on each and return the host (NumPy) results.  Results
-    do not depend on ``chunk``: trial ``t`` always gets ``split(key, trials)[t]``."""
+    do not depend on ``chunk``: trial ``t`` always gets ``split(key, trials)[t]``.
+
+    With ``checkpoint`` (a file path), finished chunks are saved atomically after each chunk
+    and a rerun with the same ``run_key`` (every parameter that changes the numbers) resumes
+    after the last saved chunk instead of starting again; a different ``run_key`` starts afresh.
+    """
     keys = jax.random.split(key, trials)
-    it = range(-(-trials // chunk))
+    n_chunks = -(-trials // chunk)
+    out: list = []
+    tag = None
+    if checkpoint is not None:
+        tag = hashlib.sha256(json.dumps(_io._jsonable({**(run_key or {}), "trials": trials,
+                                                       "chunk": chunk, "key": jax.random.key_data(key)}),
+                                        sort_keys=True).encode()).hexdigest()
+        out = _load_checkpoint(checkpoint, tag)
+    it = range(len(out), n_chunks)
     if progress:
         from tqdm.auto import tqdm
-        it = tqdm(it, desc="trials", unit="chunk")
-    out = []
+        it = tqdm(it, desc="trials", unit="chunk", initial=len(out), total=n_chunks)
     for c in it:
         kc = keys[c * chunk:(c + 1) * chunk]
         if kc.shape[0] < chunk:
             kc = jnp.concatenate([kc, jnp.broadcast_to(kc[:1], (chunk - kc.shape[0],) + kc.shape[1:])])
         out.append(jax.device_get(call(kc, c * chunk)))
+        if checkpoint is not None:
+            _save_checkpoint(checkpoint, tag, out)
     return out
+
+
+def _save_checkpoint(path, tag: str, chunks: list) -> None:
+    """Chunks are tuples of arrays; stored as ``c{chunk}_{item}`` in one ``.npz``."""
+    buf = io.BytesIO()
+    arrays = {f"c{c}_{j}": np.asarray(x) for c, part in enumerate(chunks) for j, x in enumerate(part)}
+    np.savez(buf, tag=np.array(tag), shape=np.array([len(chunks), len(chunks[0])]), **arrays)
+    _io.atomic_write_bytes(path, buf.getvalue())
+
+
+def _load_checkpoint(path, tag: str) -> list:
+    path = Path(path)
+    if not path.exists():
+        return []
+    with np.load(path, allow_pickle=False) as z:
+        if str(z["tag"]) != tag:
+            return []
+        n_chunks, n_items = (int(v) for v in z["shape"])
+        return [tuple(z[f"c{c}_{j}"] for j in range(n_items)) for c in range(n_chunks)]

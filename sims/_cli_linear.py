@@ -85,6 +85,9 @@ def _sim_parser(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=float, default=0, help="PRNG seed")
     g.add_argument("--dtype", default="float64", help="float64 (default) or float32")
     g.add_argument("--chunk", type=float, default=None, help="trials per compiled call")
+    g.add_argument("--checkpoint", default=None,
+                   help="file where finished trial chunks are saved; rerunning the same command "
+                        "resumes an interrupted run")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -186,13 +189,15 @@ def cmd_simulate(args) -> int:
     if pruning:
         rows = _cli_pruning.simulation_rows(task, p, n, r, *pruning, trials=trials,
                                             key=jax.random.key(seed), dtype=args.dtype, chunk=chunk,
-                                            saliency=args.saliency, progress=sys.stderr.isatty())
+                                            saliency=args.saliency, progress=sys.stderr.isatty(),
+                                            checkpoint=args.checkpoint)
         out = _io.write_csv(args.out, rows, parameters=_params(args, task),
                             seconds=time.perf_counter() - t0)
         print(f"wrote {out} ({len(rows)} rows, {trials} trials each)")
         return 0
     mc = dense_risk(task, p=p, n=n, ridge=r, trials=trials, key=jax.random.key(seed),
-                    dtype=args.dtype, chunk=chunk, progress=sys.stderr.isatty())
+                    dtype=args.dtype, chunk=chunk, progress=sys.stderr.isatty(),
+                    checkpoint=args.checkpoint)
     out = _io.write_csv(args.out, mc.rows(), parameters=_params(args, task),
                         seconds=time.perf_counter() - t0)
     print(f"wrote {out} ({p.size} rows, {trials} trials each)")
@@ -217,7 +222,8 @@ def cmd_compare(args) -> int:
                                     params=_params(args, task))
     th = asy.dense_risk(task, p=p, n=n, ridge=r, throw=False)
     mc = dense_risk(task, p=p, n=n, ridge=r, trials=trials, key=jax.random.key(seed),
-                    dtype=args.dtype, chunk=chunk, progress=sys.stderr.isatty())
+                    dtype=args.dtype, chunk=chunk, progress=sys.stderr.isatty(),
+                    checkpoint=args.checkpoint)
     cmp_ = compare_dense(th, mc)
     rows = []
     for trow, mrow, z in zip(th.rows(), mc.rows(), cmp_.z):

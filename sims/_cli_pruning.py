@@ -99,13 +99,13 @@ def theory_rows(task, p, n, r, keep, rules, retrain, *, allow_same: bool) -> lis
 
 
 def simulation_rows(task, p, n, r, keep, rules, retrain, *, trials, key, dtype, chunk,
-                    saliency, progress) -> list[dict]:
+                    saliency, progress, checkpoint=None) -> list[dict]:
     from ._pruning import PrunedSimulation, pruned_risk
 
     prune_rules = tuple(x for x in rules if x != "none") or ("magnitude",)
     mc = pruned_risk(task, p=p, keep=keep, n=n, ridge=r, rule=prune_rules, retrain=retrain,
                      trials=trials, key=key, dtype=dtype, chunk=chunk, saliency=saliency,
-                     progress=progress)
+                     progress=progress, checkpoint=checkpoint)
     mean, se, med = PrunedSimulation.summary(mc.risks)
     dmean, dse, dmed = PrunedSimulation.summary(mc.dense)
     rows = []
@@ -155,7 +155,7 @@ def compare(args, task, p, n, r, keep, rules, retrain, *, trials, key, chunk, pa
     theory = theory_rows(task, p, n, r, keep, rules, retrain, allow_same=True)
     sim = simulation_rows(task, p, n, r, keep, rules, retrain, trials=trials, key=key,
                           dtype=args.dtype, chunk=chunk, saliency=args.saliency,
-                          progress=sys.stderr.isatty())
+                          progress=sys.stderr.isatty(), checkpoint=args.checkpoint)
     rows = merge_rows(theory, sim)
     out = _io.write_csv(args.out, rows, parameters=params)
     print(f"{'p':>6} {'keep':>5} {'rule':>10} {'retrain':>7} {'theory':>10} {'mc mean':>10} "

@@ -19,7 +19,7 @@ import tempfile
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import jax
 import numpy as np
@@ -147,42 +147,3 @@ def save_figure(fig, path, parameters: Mapping[str, Any] | None = None, dpi: int
     out = atomic_write_bytes(path, buf.getvalue())
     write_sidecar(out, parameters or {})
     return out
-
-
-class ResumableRecord:
-    """A JSON-lines checkpoint for long sweeps: finished grid points are appended (each
-    line flushed and fsynced) and skipped when the sweep is run again with the same key."""
-
-    def __init__(self, path, run_key: Mapping[str, Any]):
-        self.path = Path(path)
-        self.run_key = json.dumps(_jsonable(dict(run_key)), sort_keys=True)
-        self.done: dict[str, dict] = {}
-        if self.path.exists():
-            with self.path.open() as fh:
-                for line in fh:
-                    try:
-                        rec = json.loads(line)
-                    except json.JSONDecodeError:  # a line cut by an interruption
-                        continue
-                    if rec.get("run_key") == self.run_key:
-                        self.done[rec["point"]] = rec["value"]
-
-    def __contains__(self, point: str) -> bool:
-        return point in self.done
-
-    def add(self, point: str, value: Mapping[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        rec = {"run_key": self.run_key, "point": point, "value": _jsonable(dict(value))}
-        with self.path.open("a") as fh:
-            fh.write(json.dumps(rec) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        self.done[point] = rec["value"]
-
-
-def iter_rows(columns: Mapping[str, Iterable]) -> list[dict]:
-    """Columns (equal-length iterables) to a list of row dicts."""
-    keys = list(columns)
-    cols = [list(np.asarray(columns[k]).ravel()) if not isinstance(columns[k], list)
-            else columns[k] for k in keys]
-    return [dict(zip(keys, vals)) for vals in zip(*cols)]

@@ -149,7 +149,7 @@ def default_chunk(n_max: int, width: int, grid_batch: int, itemsize: int,
 def dense_risk(task: LinearTask, p, trials: int, key: jax.Array, n=None, ridge=None, *,
                dtype=jnp.float64, chunk: int | None = None, memory_budget: int = 1 << 30,
                keep_coefficients: int = 0, grid_batch: int = 1,
-               progress: bool = False) -> DenseSimulation:
+               progress: bool = False, checkpoint=None) -> DenseSimulation:
     """Monte Carlo test risk of min-norm / OLS / ridge fits on a grid of ``(p, n, ridge)``.
 
     Args:
@@ -160,6 +160,8 @@ def dense_risk(task: LinearTask, p, trials: int, key: jax.Array, n=None, ridge=N
       dtype: float64 (default) or float32 (GPU); matmuls use ``Precision.HIGHEST`` either way.
       chunk: trials per compiled call (default: from ``memory_budget`` bytes).
       keep_coefficients: return the fitted coefficients of the first ``k`` trials.
+      checkpoint: a file path; finished chunks are saved there atomically and an
+        interrupted run with the same arguments resumes where it stopped.
 
     Example:
       >>> import jax, models, sims
@@ -193,7 +195,8 @@ def dense_risk(task: LinearTask, p, trials: int, key: jax.Array, n=None, ridge=N
                             n_keep=max(0, min(keep - start, chunk)), dtype=dt,
                             grid_batch=grid_batch)
 
-    out = run_chunks(call, key, trials, chunk, progress)
+    run_key = dict(kind="dense", task=jax.tree_util.tree_leaves(task), grid=(pf, nf, rf), keep=keep, dtype=str(dt))
+    out = run_chunks(call, key, trials, chunk, progress, checkpoint, run_key)
     risks = split.restore(np.concatenate([r for r, _ in out])[:trials], axis=1)   # (T, G)
     risks = risks.T.reshape(shape + (trials,))
     coefficients = None

@@ -160,9 +160,11 @@ class PrunedSimulation:
 def pruned_risk(task: LinearTask, p, keep, rule=RULES, retrain=("none",), *, trials: int,
                 key: jax.Array, n=None, ridge=None, saliency: str = "population",
                 support=None, dtype=jnp.float64, chunk: int | None = None,
-                memory_budget: int = 1 << 30, progress: bool = False) -> PrunedSimulation:
+                memory_budget: int = 1 << 30, progress: bool = False,
+                checkpoint=None) -> PrunedSimulation:
     """Monte Carlo pruned risk on a ``(p, n, ridge)`` grid x ``keep`` values x rules x
-    retraining modes (one compiled function; trials vmapped in chunks).
+    retraining modes (one compiled function; trials vmapped in chunks).  ``checkpoint``: a file
+    path where finished chunks are saved atomically; a rerun with the same arguments resumes.
 
     Example:
       >>> task = models.LinearTask.two_level(strong=40, lam_strong=1, lam_weak=0.05, n=100,
@@ -220,7 +222,9 @@ def pruned_risk(task: LinearTask, p, keep, rule=RULES, retrain=("none",), *, tri
                              rules=rules, retrain=retrain, s_max=int(keep.max()),
                              empirical_saliency=saliency == "empirical", dtype=dt)
 
-    out = run_chunks(call, key, trials, chunk, progress)
+    run_key = dict(kind="pruned", task=jax.tree_util.tree_leaves(task), grid=(pf, nf, rf), keep=keep, rules=rules,
+                   retrain=retrain, saliency=saliency, support=user_mask, dtype=str(dt))
+    out = run_chunks(call, key, trials, chunk, progress, checkpoint, run_key)
     dense = split.restore(np.concatenate([d for d, _ in out])[:trials], axis=1)   # (T, G)
     risks = split.restore(np.concatenate([r for _, r in out])[:trials], axis=1)   # (T, G, K, R, M)
     return PrunedSimulation(p=pf.reshape(shape), n=nf.reshape(shape), ridge=rf.reshape(shape),

@@ -110,3 +110,31 @@ def test_bad_input(kwargs, arg):
     full = dict(p=30, trials=4, key=jax.random.key(0)) | kwargs
     with pytest.raises(models.InputError, match=rf"^{arg}:"):
         sims.dense_risk(task, **full)
+
+
+def test_interrupted_run_resumes_from_checkpoint(tmp_path, monkeypatch):
+    task = models.LinearTask.isotropic(pool=80, n=40, noise=0.5)
+    ckpt = tmp_path / "run.npz"
+    ref = sims.dense_risk(task, p=[20, 80], trials=10, key=jax.random.key(9), chunk=3)
+    calls = []
+    real = _linear._trial_chunk
+
+    def flaky(*args, **kw):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # interrupted during the third chunk
+        return real(*args, **kw)
+
+    monkeypatch.setattr(_linear, "_trial_chunk", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        sims.dense_risk(task, p=[20, 80], trials=10, key=jax.random.key(9), chunk=3, checkpoint=ckpt)
+    assert ckpt.exists()
+    calls.clear()
+    monkeypatch.setattr(_linear, "_trial_chunk", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    res = sims.dense_risk(task, p=[20, 80], trials=10, key=jax.random.key(9), chunk=3, checkpoint=ckpt)
+    assert len(calls) == 2                      # 4 chunks, 2 saved before the interruption
+    np.testing.assert_array_equal(res.risks, ref.risks)
+    # other arguments: the checkpoint is not reused
+    calls.clear()
+    sims.dense_risk(task, p=[20, 80], trials=10, key=jax.random.key(10), chunk=3, checkpoint=ckpt)
+    assert len(calls) == 4
