@@ -19,7 +19,6 @@ DIVERGED).
 from __future__ import annotations
 
 import dataclasses
-from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -30,7 +29,7 @@ from models import LinearTask, SpectralLaw
 from models._errors import check_int_range, check_positive
 
 from . import _grid
-from ._fixed_point import effective_regularization
+from ._fixed_point import effective_regularization, effective_regularization_prefix, fused_sums
 from ._status import SolverError, Status, status_names
 
 
@@ -48,6 +47,33 @@ class DensePoint(NamedTuple):
     steps: jax.Array
 
 
+def _dense_from_sums(fp, df1, df2, shrink, n, sigma_p2, dtype) -> DensePoint:
+    """Closed forms of the module docstring from the fixed point and the three sums."""
+    denom = 1.0 - df2 / n
+    diverged = (denom <= 0) & (fp.status == Status.CONVERGED)
+    safe = jnp.where(diverged, 1.0, denom)
+    inf = jnp.asarray(jnp.inf, dtype)
+    bias = jnp.where(diverged, jnp.where(shrink > 0, inf, 0.0), shrink / safe)
+    variance = jnp.where(diverged, jnp.where(sigma_p2 > 0, inf, 0.0), sigma_p2 * (df2 / n) / safe)
+    risk = sigma_p2 + bias + variance
+    status = jnp.where(diverged, Status.DIVERGED, fp.status).astype(jnp.int32)
+    return DensePoint(fp.kappa, risk, bias, variance, jnp.asarray(sigma_p2, dtype), df1, df2,
+                      status, fp.steps)
+
+
+def _weighted_sums(lam, beta2, weight, kappa):
+    """``(sum c w, sum c w^2, sum c lam beta^2 (1-w)^2)``, ``w = lam/(lam+kappa)``; ``weight``
+    is an array of multiplicities or a boolean mask (fused)."""
+    w = lam / (lam + kappa)
+    a, b, c = w, w * w, lam * beta2 * (1.0 - w) ** 2
+    if weight.dtype == jnp.bool_:
+        zero = jnp.zeros_like(w)
+        a, b, c = (jnp.where(weight, x, zero) for x in (a, b, c))
+    else:
+        a, b, c = weight * a, weight * b, weight * c
+    return fused_sums(a, b, c)
+
+
 def dense_from_atoms(lam, beta2, count, n, ridge, sigma_p2) -> DensePoint:
     """Dense theory for weighted atoms (pure, jit/vmap/grad friendly).
 
@@ -56,22 +82,37 @@ def dense_from_atoms(lam, beta2, count, n, ridge, sigma_p2) -> DensePoint:
       n, ridge: sample size and ridge penalty.
       sigma_p2: effective noise variance (noise plus unmodelled signal).
     """
+    lam = jnp.asarray(lam)
+    count = jnp.asarray(count, lam.dtype)
     fp = effective_regularization(lam, count, n, ridge)
-    kappa = fp.kappa
-    w = lam / (lam + kappa)
-    df1 = jnp.sum(count * w)
-    df2 = jnp.sum(count * w**2)
-    shrink = jnp.sum(count * lam * beta2 * (1.0 - w) ** 2)
-    denom = 1.0 - df2 / n
-    diverged = (denom <= 0) & (fp.status == Status.CONVERGED)
-    safe = jnp.where(diverged, 1.0, denom)
-    inf = jnp.asarray(jnp.inf, lam.dtype)
-    bias = jnp.where(diverged, jnp.where(shrink > 0, inf, 0.0), shrink / safe)
-    variance = jnp.where(diverged, jnp.where(sigma_p2 > 0, inf, 0.0), sigma_p2 * (df2 / n) / safe)
-    risk = sigma_p2 + bias + variance
-    status = jnp.where(diverged, Status.DIVERGED, fp.status).astype(jnp.int32)
-    return DensePoint(kappa, risk, bias, variance, jnp.asarray(sigma_p2, lam.dtype), df1, df2,
-                      status, fp.steps)
+    df1, df2, shrink = _weighted_sums(lam, beta2, count, fp.kappa)
+    return _dense_from_sums(fp, df1, df2, shrink, n, sigma_p2, lam.dtype)
+
+
+def _prefix_tables(lam, beta2):
+    """``csum[p] = sum_{i < p} lam_i`` and ``tail[p] = sum_{i >= p} lam_i beta_i^2`` (length
+    ``K + 1``; the tail by a reversed cumulative sum, accurate for small tails)."""
+    zero = jnp.zeros((1,), lam.dtype)
+    csum = jnp.concatenate([zero, jnp.cumsum(lam)])
+    tail = jnp.concatenate([jnp.cumsum((lam * beta2)[::-1])[::-1], zero])
+    return csum, tail
+
+
+def dense_prefix_point(lam, beta2, noise2, p, n, ridge) -> DensePoint:
+    """Dense theory for the first ``p`` atoms of ``(lam, beta2)`` (pure; fast path).
+
+    Equivalent to ``dense_from_atoms(lam, beta2, 1{i < p}, n, ridge, noise2 + sum_{i >= p}
+    lam_i beta2_i)``, with the mask fused into every pass over the atoms."""
+    lam = jnp.asarray(lam)
+    dtype = lam.dtype
+    n = jnp.asarray(n, dtype)
+    csum, tail = _prefix_tables(lam, beta2)
+    pi = jnp.minimum(jnp.asarray(p, jnp.int32), lam.shape[0])
+    sigma_p2 = noise2 + tail[pi]
+    fp = effective_regularization_prefix(lam, p, n, ridge, csum=csum)
+    mask = jnp.arange(lam.shape[0]) < p
+    df1, df2, shrink = _weighted_sums(lam, beta2, mask, fp.kappa)
+    return _dense_from_sums(fp, df1, df2, shrink, n, sigma_p2, dtype)
 
 
 def dense_risk_point(task: LinearTask, p, n=None, ridge=None) -> DensePoint:
@@ -83,9 +124,7 @@ def dense_risk_point(task: LinearTask, p, n=None, ridge=None) -> DensePoint:
     beta2 = task.signal**2
     n = task.n if n is None else n
     ridge = task.ridge if ridge is None else ridge
-    count = (jnp.arange(lam.shape[0]) < p).astype(lam.dtype)
-    sigma_p2 = task.noise**2 + jnp.sum((1.0 - count) * lam * beta2)
-    return dense_from_atoms(lam, beta2, count, jnp.asarray(n, lam.dtype), ridge, sigma_p2)
+    return dense_prefix_point(lam, beta2, task.noise**2, p, n, ridge)
 
 
 def dense_risk_law_point(law: SpectralLaw, psi, ridge=None) -> DensePoint:
@@ -132,14 +171,17 @@ class DenseRiskCurve:
                     self.sigma_p2.ravel(), names)]
 
 
-@partial(jax.jit, static_argnames=())
-def _dense_grid(task: LinearTask, p, n, ridge) -> DensePoint:
-    return jax.vmap(dense_risk_point, in_axes=(None, 0, 0, 0))(task, p, n, ridge)
+@jax.jit
+def _dense_grid(task: LinearTask, p, n, ridge) -> jax.Array:
+    """The whole grid in one compiled call; the :class:`DensePoint` fields packed into one
+    ``(fields, points)`` float64 array (:func:`_grid.pack`: one device-to-host copy)."""
+    return _grid.pack(jax.vmap(dense_risk_point, in_axes=(None, 0, 0, 0))(
+        task, p, jnp.asarray(n, jnp.float64), jnp.asarray(ridge, jnp.float64)))
 
 
 @jax.jit
-def _dense_law_grid(law: SpectralLaw, psi, ridge) -> DensePoint:
-    return jax.vmap(dense_risk_law_point, in_axes=(None, 0, 0))(law, psi, ridge)
+def _dense_law_grid(law: SpectralLaw, psi, ridge) -> jax.Array:
+    return _grid.pack(jax.vmap(dense_risk_law_point, in_axes=(None, 0, 0))(law, psi, ridge))
 
 
 def _raise_unconverged(status: np.ndarray, where: str) -> None:
@@ -179,9 +221,9 @@ def dense_risk(task: LinearTask, p=None, n=None, ridge=None, *, throw: bool = Tr
     """
     shape, flat = validate_dense_grid(task, p, n, ridge)
     size, padded = _grid.pad(flat)
-    out = _dense_grid(task, jnp.asarray(padded["p"]), jnp.asarray(padded["n"], jnp.float64),
-                      jnp.asarray(padded["ridge"], jnp.float64))
-    res = _grid.unpad(out._asdict(), size, shape)
+    out = _dense_grid(task, padded["p"], padded["n"].astype(np.float64),
+                      padded["ridge"].astype(np.float64))
+    res = _grid.unpack(out, DensePoint, size, shape)
     if throw:
         _raise_unconverged(res["status"], "dense_risk")
     grid = {k: flat[k].reshape(shape) for k in ("p", "n", "ridge")}
@@ -199,8 +241,9 @@ def dense_risk_law(law: SpectralLaw, psi, ridge=None, *, throw: bool = True) -> 
     ridge = _pos("ridge", float(law.ridge) if ridge is None else ridge, strict=False)
     shape, flat = _grid.broadcast_grid(psi=psi, ridge=ridge)
     size, padded = _grid.pad(flat)
-    out = _dense_law_grid(law, jnp.asarray(padded["psi"]), jnp.asarray(padded["ridge"]))
-    res = _grid.unpad(out._asdict(), size, shape)
+    out = _dense_law_grid(law, np.asarray(padded["psi"], np.float64),
+                          np.asarray(padded["ridge"], np.float64))
+    res = _grid.unpack(out, DensePoint, size, shape)
     if throw:
         _raise_unconverged(res["status"], "dense_risk_law")
     return DenseRiskCurve(p=flat["psi"].reshape(shape), n=np.ones(shape),

@@ -8,7 +8,8 @@ and once with ``ridge = 1e-3``.
 * JAX: ``asymptotics.dense_risk(task, p=grid, ridge=r)`` -- the public entry point (host
   validation, one jitted ``vmap`` of the Newton solve over the grid, results back to NumPy).
   The first call is timed separately (compile + run); then the median of ``--repeats`` calls.
-  The jitted kernel alone (``asymptotics._dense._dense_grid`` on device arrays) is timed too.
+  The jitted kernel alone (``asymptotics._dense._dense_grid`` on device arrays, returning
+  the packed ``(fields, points)`` device array) is timed too.
 * Baseline: what a researcher writes by hand -- a Python loop over the grid; per point,
   ``scipy.optimize.brentq`` on ``sum_{i<=p} lambda_i/(lambda_i + kappa) = n`` (ridgeless,
   ``p > n``) or ``kappa (1 - (1/n) sum lambda_i/(lambda_i + kappa)) = ridge``, then the
@@ -130,8 +131,10 @@ def run_case(task, ps, ridge, repeats, baseline_repeats, info):
 
     steps = np.asarray(curve.steps)
     # Work estimate: under vmap every lane runs max(steps) Newton iterations over all K pool
-    # atoms (masked by count); ~12 flops per atom per step (h and h' by forward mode).
-    flops = 12.0 * K * float(steps.max()) * (kernel["padded_points"] if kernel else len(ps))
+    # atoms (the prefix mask is fused); ~9 flops per atom per step (h and h' in one pass, one
+    # division counted as one flop), plus a ~12-flop closing pass (df1, df2, bias).
+    flops = ((9.0 * float(steps.max()) + 12.0) * K
+             * (kernel["padded_points"] if kernel else len(ps)))
     res = {
         "ridge": ridge, "points": int(len(ps)), "p_min": int(ps.min()), "p_max": int(ps.max()),
         "pool": int(K), "n": int(n),
