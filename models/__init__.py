@@ -21,3 +21,9 @@ from ._noisy_sgd import TeacherTask as TeacherTask
 from ._stable import positive_stable as positive_stable
 from ._stable import rotation_invariant_stable as rotation_invariant_stable
 from ._stable import symmetric_stable as symmetric_stable
+from ._estimators import ols_on_support as ols_on_support
+from ._estimators import ridge_dual as ridge_dual
+from ._estimators import ridge_primal as ridge_primal
+from ._pruning_ops import keep_top as keep_top
+from ._pruning_ops import prune as prune
+from ._pruning_ops import pruning_score as pruning_score

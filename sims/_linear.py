@@ -32,6 +32,8 @@ import numpy as np
 
 from models import LinearTask
 from models._config import MATMUL_PRECISION
+from models._estimators import ridge_dual as _fit_dual
+from models._estimators import ridge_primal as _fit_primal
 from models._errors import check_int_range
 
 from ._batching import GridSplit, check_dtype, run_chunks
@@ -46,28 +48,6 @@ def _sample(key, lam_p, beta_p, tail_sd, noise, n_max: int, dtype):
          + tail_sd * jax.random.normal(kt, (n_max,), dtype)
          + noise * jax.random.normal(ke, (n_max,), dtype))
     return x, y
-
-
-def _fit_primal(x, y, p, n, ridge, width: int):
-    """Ridge / OLS in the primal (``width`` >= p columns, rows beyond n masked)."""
-    xs = x[:, :width]
-    rows = (jnp.arange(x.shape[0]) < n).astype(x.dtype)
-    cols = (jnp.arange(width) < p).astype(x.dtype)
-    xm = xs * rows[:, None] * cols[None, :]
-    a = jnp.matmul(xm.T, xm, precision=_HI) / n + jnp.diag(ridge * cols + (1.0 - cols))
-    rhs = jnp.matmul(xm.T, y * rows, precision=_HI) / n
-    b = jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(a), rhs)
-    return jnp.zeros(x.shape[1], x.dtype).at[:width].set(b * cols)
-
-
-def _fit_dual(x, y, p, n, ridge):
-    """Min-norm / ridge in the dual (kernel) form, rows beyond n masked."""
-    rows = (jnp.arange(x.shape[0]) < n).astype(x.dtype)
-    cols = (jnp.arange(x.shape[1]) < p).astype(x.dtype)
-    xm = x * rows[:, None] * cols[None, :]
-    k = jnp.matmul(xm, xm.T, precision=_HI) / n + jnp.diag(ridge * rows + (1.0 - rows))
-    alpha = jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(k), y * rows / n)
-    return jnp.matmul(xm.T, alpha, precision=_HI)
 
 
 @partial(jax.jit, static_argnames=("n_max", "width_primal", "n_keep", "dtype", "grid_batch"))

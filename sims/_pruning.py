@@ -29,31 +29,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from models import InputError, LinearTask
-from models._config import MATMUL_PRECISION
 from models._errors import check_choice, check_int_range
+from models._estimators import ols_on_support
+from models._pruning_ops import RULES, pruning_score, rank_desc
 
 from ._batching import GridSplit, check_dtype, run_chunks
 from ._linear import _fit_dual, _fit_primal, _sample, default_chunk
 
-RULES = ("magnitude", "saliency", "oracle", "random")
 RETRAIN = ("none", "same", "fresh")
-_HI = MATMUL_PRECISION
-
-
-def _ranks(score):
-    """Rank of each entry in decreasing score (0 = largest), ties broken by index."""
-    order = jnp.argsort(-score, stable=True)
-    return order, jnp.empty_like(order).at[order].set(jnp.arange(score.shape[0]))
-
-
-def _refit(x, y, idx, valid, n):
-    """OLS on the columns ``idx[valid]`` using the first ``n`` rows; returns a pool vector."""
-    rows = (jnp.arange(x.shape[0]) < n).astype(x.dtype)
-    xs = x[:, idx] * rows[:, None] * valid[None, :]
-    a = jnp.matmul(xs.T, xs, precision=_HI) / n + jnp.diag(1.0 - valid)
-    rhs = jnp.matmul(xs.T, y * rows, precision=_HI) / n
-    th = jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(a), rhs) * valid
-    return jnp.zeros(x.shape[1], x.dtype).at[idx].add(th)
 
 
 @partial(jax.jit, static_argnames=("n_max", "width_primal", "rules", "retrain", "s_max",
@@ -70,7 +53,6 @@ def _pruned_chunk(keys, lam_p, beta_p, tail_sd, noise, grid_primal, grid_dual, k
         x, y = _sample(k_data, lam_p, beta_p, tail_sd, noise, n_max, dtype)
         if "fresh" in retrain:
             x2, y2 = _sample(k_fresh, lam_p, beta_p, tail_sd, noise, n_max, dtype)
-        u = jax.random.uniform(k_rand, (P,), dtype)
         fits = []
         for grid, fit in ((grid_primal, lambda g: _fit_primal(x, y, g[0], g[1], g[2], width_primal)),
                           (grid_dual, lambda g: _fit_dual(x, y, g[0], g[1], g[2]))):
@@ -84,16 +66,14 @@ def _pruned_chunk(keys, lam_p, beta_p, tail_sd, noise, grid_primal, grid_dual, k
             inside = jnp.arange(P) < p
             rows = (jnp.arange(n_max) < n).astype(dtype)
             lam_hat = jnp.sum((x * rows[:, None]) ** 2, axis=0) / n
-            scores = {"magnitude": jnp.abs(b),
-                      "saliency": (lam_hat if empirical_saliency else lam_p) * b**2,
-                      "oracle": jnp.where(user_mask > 0, 1.0, 0.0) if user_mask is not None
-                      else lam_p * beta_p**2,
-                      "random": u}
+            lam_score = lam_hat if empirical_saliency else lam_p
+            scores = {r: pruning_score(r, b, eigenvalues=lam_score, signal=beta_p, key=k_rand,
+                                       support_mask=user_mask) for r in rules}
 
             def per_keep(s):
                 out = []
                 for rule in rules:
-                    order, rank = _ranks(jnp.where(inside, scores[rule], -jnp.inf))
+                    order, rank = rank_desc(jnp.where(inside, scores[rule], -jnp.inf))
                     kept = (rank < s) & inside
                     modes = []
                     for mode in retrain:
@@ -103,7 +83,7 @@ def _pruned_chunk(keys, lam_p, beta_p, tail_sd, noise, grid_primal, grid_dual, k
                             idx = order[:s_max]
                             valid = (jnp.arange(s_max) < s).astype(dtype)
                             xx, yy = (x, y) if mode == "same" else (x2, y2)
-                            theta = _refit(xx, yy, idx, valid, n)
+                            theta = ols_on_support(xx, yy, idx, valid, n)
                         modes.append(risk_of(theta))
                     out.append(jnp.stack(modes))
                 return jnp.stack(out)                                       # (R, M)
