@@ -6,6 +6,7 @@ Not part of the package; imported by ``bench_theory.py`` and ``bench_sims.py`` (
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
 import json
 import os
@@ -167,3 +168,24 @@ def result_name(kind: str, info: dict, tag: str = "") -> str:
         words = [w for w in info["device_kind"].lower().split() if w not in ("nvidia", "tesla")]
         dev = words[0] if words else info["backend"]
     return f"{kind}_{dev}{('_' + tag) if tag else ''}.json"
+
+
+def parser(description: str, *, repeats: int, baseline_repeats: int = 3) -> argparse.ArgumentParser:
+    """The flags every benchmark shares: --quick, repeats, output folder and tag."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--quick", action="store_true", help="small sizes (smoke test, ~seconds)")
+    ap.add_argument("--repeats", type=int, default=repeats, help="JAX repeats (median)")
+    ap.add_argument("--baseline-repeats", type=int, default=baseline_repeats,
+                    help="baseline repeats (median)")
+    ap.add_argument("--out-dir", default=None, help="where to write the JSON (default "
+                    "benchmarks/results)")
+    ap.add_argument("--tag", default="", help="suffix for the JSON file name")
+    return ap
+
+
+def add_peak_fraction(res: dict, info: dict, rate_key: str) -> dict:
+    """Add ``fraction_of_fp64_matmul_peak`` (GPU runs: the device's datasheet peak)."""
+    peak = info.get("fp64_matmul_peak_flops")
+    if peak:
+        res["fraction_of_fp64_matmul_peak"] = res[rate_key] / peak
+    return res

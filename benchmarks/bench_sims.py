@@ -32,7 +32,6 @@ Usage: ``python benchmarks/bench_sims.py [--quick] [--dtype float64|float32] [--
 
 from __future__ import annotations
 
-import argparse
 import math
 import statistics
 import sys
@@ -153,7 +152,7 @@ def run_case(name, task, p, a, info, gemm):
     print(f"  NumPy lstsq loop, {a.baseline_trials} trials (median of "
           f"{a.baseline_repeats}): {t_base * 1e3:.1f} ms = {base_tps:.1f} trials/s")
     print(f"  ratio JAX / NumPy (trials/s)        : {res['ratio']:.2f}x (target >= 5x on CPU)")
-    print(f"  agreement: same-draw max rel. diff "
+    print("  agreement: same-draw max rel. diff "
           + (f"{exact:.1e}" if exact is not None else "n/a")
           + f"; means {m1:.5f} +- {s1:.5f} vs {m2:.5f} +- {s2:.5f} (z = {z:+.2f})")
     line = f"  JAX {res['jax_flop_per_s'] / 1e9:.1f} GFLOP/s (analytic count)"
@@ -166,16 +165,13 @@ def run_case(name, task, p, a, info, gemm):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
+    ap = _common.parser(__doc__.split("\n")[0], repeats=3)
     ap.add_argument("--pool", type=int, default=10_000)
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--p-minnorm", type=int, default=2000)
     ap.add_argument("--p-ols", type=int, default=250)
     ap.add_argument("--trials", type=int, default=200, help="JAX trials")
     ap.add_argument("--baseline-trials", type=int, default=50, help="NumPy-loop trials")
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--baseline-repeats", type=int, default=3)
     ap.add_argument("--check-trials", type=int, default=3, help="same-draw exact checks")
     ap.add_argument("--chunk", type=int, default=None, help="trials per compiled call "
                     "(default: the package's, from its memory budget)")
@@ -184,8 +180,6 @@ def main(argv=None) -> int:
                     help="measure a plain GEMM of this size for reference (default 8192 on "
                     "GPU, 2048 on CPU; 0 = skip)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out-dir", default=None)
-    ap.add_argument("--tag", default="")
     a = ap.parse_args(argv)
     if a.quick:
         a.pool, a.n, a.p_minnorm, a.p_ols = 1000, 100, 400, 50

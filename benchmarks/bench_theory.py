@@ -28,7 +28,6 @@ Usage: ``python benchmarks/bench_theory.py [--quick] [--points N] [--pool K] [--
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -37,7 +36,6 @@ import numpy as np
 
 import asymptotics as asy
 import models
-import jax
 import jax.numpy as jnp
 from scipy.optimize import brentq
 
@@ -150,25 +148,16 @@ def run_case(task, ps, ridge, repeats, baseline_repeats, info):
         "flops_est": flops,
         "flop_per_s_est": flops / (kernel["median_s"] if kernel else t_jax),
     }
-    peak = info.get("fp64_matmul_peak_flops")
-    if peak:
-        res["fraction_of_fp64_matmul_peak"] = res["flop_per_s_est"] / peak
-    return res
+    return _common.add_peak_fraction(res, info, "flop_per_s_est")
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="small sizes (smoke test, ~seconds)")
+    ap = _common.parser(__doc__.split("\n")[0], repeats=7)
     ap.add_argument("--points", type=int, default=1000)
     ap.add_argument("--pool", type=int, default=10_000)
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--p-min", type=int, default=100)
     ap.add_argument("--ridges", type=float, nargs="+", default=[0.0, 1e-3])
-    ap.add_argument("--repeats", type=int, default=7, help="JAX repeats (median)")
-    ap.add_argument("--baseline-repeats", type=int, default=3, help="SciPy repeats (median)")
-    ap.add_argument("--out-dir", default=None, help="where to write the JSON (default "
-                    "benchmarks/results)")
-    ap.add_argument("--tag", default="", help="suffix for the JSON file name")
     a = ap.parse_args(argv)
     if a.quick:
         a.points, a.pool, a.n, a.p_min = 100, 1000, 200, 10
