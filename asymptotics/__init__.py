@@ -3,8 +3,6 @@
 Never imports ``sims``: theory and simulation are independent evaluators of one problem.
 """
 
-from models import _config as _config  # float64 policy
-
 from ._coordinates import CoordinateLaw as CoordinateLaw
 from ._coordinates import coordinate_law as coordinate_law
 from ._dense import DensePoint as DensePoint

@@ -1,11 +1,15 @@
 """Problem descriptions: tasks, estimators, networks and pruning operators.
 
-Pure descriptions, no solving.  Importing this package turns JAX's float64 mode on (see
-``models._config``).
+Pure descriptions, no solving.  Importing this package changes no JAX setting; the
+precision policy (theory in float64, simulations with an explicit dtype) is stated and
+enforced in ``models._config``.
 """
 
-from . import _config as _config
 from ._config import MATMUL_PRECISION as MATMUL_PRECISION
+from ._config import PrecisionError as PrecisionError
+from ._config import cpu_scheduler_workaround as cpu_scheduler_workaround
+from ._config import enable_x64 as enable_x64
+from ._config import require_x64 as require_x64
 from ._errors import InputError as InputError
 from ._linear import LinearTask as LinearTask
 from ._linear import SpectralLaw as SpectralLaw
@@ -24,6 +28,12 @@ from ._stable import symmetric_stable as symmetric_stable
 from ._estimators import ols_on_support as ols_on_support
 from ._estimators import ridge_dual as ridge_dual
 from ._estimators import ridge_primal as ridge_primal
+from ._pruning_ops import RETRAIN as RETRAIN
+from ._pruning_ops import RULES as RULES
+from ._pruning_ops import check_retrain as check_retrain
+from ._pruning_ops import check_rules as check_rules
 from ._pruning_ops import keep_top as keep_top
+from ._pruning_ops import oracle_mask as oracle_mask
+from ._pruning_ops import train_small_support as train_small_support
 from ._pruning_ops import prune as prune
 from ._pruning_ops import pruning_score as pruning_score

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from . import _config  # noqa: F401  (float64 policy)
+from ._config import require_x64
 from ._errors import InputError, as_finite_array, check_int_range, check_positive
 
 
@@ -74,8 +74,11 @@ class LinearTask:
     @classmethod
     def create(cls, eigenvalues, signal, *, noise: float, n: int, ridge: float = 0.0,
                name: str = "custom") -> "LinearTask":
-        """Validated constructor from arrays (the one every other constructor calls)."""
+        """Validated constructor from arrays (the one every other constructor calls).
+
+        Needs JAX's 64-bit mode (the task's leaves are float64; see ``models._config``)."""
         lam, beta = _validate_pool(eigenvalues, signal, noise, n, ridge)
+        require_x64("LinearTask")
         return cls(eigenvalues=jnp.asarray(lam), signal=jnp.asarray(beta),
                    noise=jnp.asarray(float(noise)), ridge=jnp.asarray(float(ridge)),
                    n=int(n), name=name)
@@ -258,6 +261,7 @@ class SpectralLaw:
         if w.shape != lam.shape or w.sum() <= 0:
             raise InputError("weights: need one non-negative weight per eigenvalue with a "
                              "positive sum; allowed: weights >= 0, same length as eigenvalues")
+        require_x64("SpectralLaw")
         s2 = check_positive("signal2", as_finite_array("signal2", signal2, ndim=1), strict=False)
         if s2.shape != lam.shape:
             raise InputError("signal2: need one E[B^2 | Lambda] per eigenvalue; allowed: "

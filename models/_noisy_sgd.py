@@ -27,7 +27,6 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from . import _config  # noqa: F401  (float64 policy)
 from ._config import MATMUL_PRECISION
 from ._errors import InputError, as_finite_array, check_choice, check_int_range, check_positive
 

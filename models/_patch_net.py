@@ -30,7 +30,6 @@ import numpy as np
 from flax import linen as nn
 from flax import struct
 
-from . import _config  # noqa: F401  (float64 policy)
 from ._config import MATMUL_PRECISION
 from ._errors import InputError, as_finite_array, check_choice, check_int_range, check_positive
 

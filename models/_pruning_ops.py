@@ -9,14 +9,74 @@ Theory note ``linear.md`` section 1: keep ``s`` coordinates by
   nested in ``s``).
 
 Ties are broken by pool order.  ``s`` may be traced (no recompilation across keep values).
+
+This module is the one definition of the pruning concepts shared by the theory and the
+simulation: the rule list :data:`RULES`, the retraining list :data:`RETRAIN`, their
+validation, the oracle support of a model of size ``p`` (:func:`oracle_mask`) and the support
+of the train-small baseline (:func:`train_small_support`).
+
+Two supports, two meanings:
+
+* the **oracle rule** prunes a fitted model of size ``p``, so it can only keep features of
+  that model: the ``s`` largest ``lambda_i beta_i^2`` among the first ``p``;
+* the **train-small baseline** trains a model of size ``s`` directly on the known informative
+  features: the ``s`` largest ``lambda_i beta_i^2`` of the whole pool, wherever they sit
+  (theory note ``linear.md`` section 4: ``sigma_S^2`` is taken over the whole pool).  It does
+  not depend on ``p``.
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from ._errors import InputError, check_choice
+
+#: pruning rules, in the order tables and figures list them
 RULES = ("magnitude", "saliency", "oracle", "random")
+#: retraining after pruning: none, on the data that chose the support, on fresh data
+RETRAIN = ("none", "same", "fresh")
+
+
+def check_rules(rule, name: str = "rule") -> tuple[str, ...]:
+    """A rule name or a sequence of them -> a non-empty tuple of distinct known rules."""
+    rules = (rule,) if isinstance(rule, str) else tuple(rule)
+    if not rules:
+        raise InputError(f"{name}: empty; allowed: one or more of " + ", ".join(RULES))
+    for r in rules:
+        check_choice(name, r, RULES)
+    return tuple(dict.fromkeys(rules))
+
+
+def check_retrain(retrain, name: str = "retrain") -> tuple[str, ...]:
+    """A retraining mode or a sequence of them -> a non-empty tuple of distinct known modes."""
+    modes = (retrain,) if isinstance(retrain, str) else tuple(retrain)
+    if not modes:
+        raise InputError(f"{name}: empty; allowed: one or more of " + ", ".join(RETRAIN))
+    for r in modes:
+        check_choice(name, r, RETRAIN)
+    return tuple(dict.fromkeys(modes))
+
+
+def oracle_score(eigenvalues, signal):
+    """The oracle's score ``lambda_i beta_i^2`` (the signal power of feature ``i``)."""
+    return eigenvalues * signal**2
+
+
+def oracle_mask(eigenvalues, signal, p, s):
+    """0/1 mask (dtype of ``eigenvalues``) of the oracle rule's support for a model of size
+    ``p``: the ``s`` largest ``lambda_i beta_i^2`` among the first ``p`` features, ties broken
+    by pool order.  ``p`` and ``s`` may be traced."""
+    return keep_top(oracle_score(eigenvalues, signal), s, p).astype(eigenvalues.dtype)
+
+
+def train_small_support(eigenvalues, signal, s: int) -> np.ndarray:
+    """Indices (NumPy, increasing) of the train-small baseline's support: the ``s`` largest
+    ``lambda_i beta_i^2`` of the whole pool, ties broken by pool order (host side)."""
+    score = np.asarray(eigenvalues, np.float64) * np.asarray(signal, np.float64) ** 2
+    order = np.argsort(-score, kind="stable")
+    return np.sort(order[: int(s)])
 
 
 def pruning_score(rule: str, b, *, eigenvalues=None, signal=None, key=None, support_mask=None):
@@ -26,7 +86,7 @@ def pruning_score(rule: str, b, *, eigenvalues=None, signal=None, key=None, supp
     if rule == "saliency":
         return eigenvalues * b**2
     if rule == "oracle":
-        return support_mask.astype(b.dtype) if support_mask is not None else eigenvalues * signal**2
+        return support_mask.astype(b.dtype) if support_mask is not None else oracle_score(eigenvalues, signal)
     if rule == "random":
         return jax.random.uniform(key, b.shape, b.dtype)
     raise ValueError(f"rule: unknown rule {rule!r}; allowed: one of {', '.join(RULES)}")

@@ -31,7 +31,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _config  # noqa: F401  (float64 policy)
 from ._errors import InputError, as_finite_array, check_int_range
 
 

@@ -4,8 +4,6 @@ Written independently of ``asymptotics``: nothing here calls the theory to compu
 it reports.  Comparison helpers and the command line sit on top of both.
 """
 
-from models import _config as _config  # float64 policy
-
 from ._linear import DenseSimulation as DenseSimulation
 from ._linear import dense_risk as dense_risk
 from ._compare import Comparison as Comparison

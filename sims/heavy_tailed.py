@@ -26,7 +26,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from models import _config  # noqa: F401  (float64 policy)
 from models._errors import InputError, as_finite_array, check_choice, check_int_range
 from models._noisy_sgd import NOISE_TYPES, NoisySGDTask, check_noise_grid
 from models._stable import rotation_invariant_stable, symmetric_stable

@@ -7,7 +7,12 @@ finite-size effect stated in the theory note (2% away from |p - n| < 0.1 n).
 
 import numpy as np
 
-import models  # noqa: F401  (float64 policy before any array is made)
+import models
+
+# The suite runs the theory in float64 and the Monte Carlo on a CPU backend that must start
+# with the scheduler workaround (models._config): both before any array is made.
+models.cpu_scheduler_workaround()
+models.enable_x64()
 
 
 def assert_mc_agrees(theory, mean, stderr, *, n_se=3.0, allowance=0.02, what=""):
