@@ -13,6 +13,7 @@ if str(_ROOT) not in sys.path and (_ROOT / "models").is_dir():
     sys.path.insert(0, str(_ROOT))
 
 from models import InputError  # noqa: E402
+from models._config import cpu_scheduler_workaround, enable_x64  # noqa: E402
 
 
 class Parser(argparse.ArgumentParser):
@@ -28,6 +29,10 @@ def parser(description: str, outdir: str) -> argparse.ArgumentParser:
 
 
 def run_main(main) -> None:
+    """Run a figure script as a program: like the command line, it owns its process, so it
+    turns JAX's 64-bit mode on and applies the CPU workaround first (``models._config``)."""
+    cpu_scheduler_workaround()
+    enable_x64()
     try:
         sys.exit(main())
     except InputError as err:

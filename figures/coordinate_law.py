@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 import asymptotics as asy  # noqa: E402
 import models  # noqa: E402
 import sims  # noqa: E402
-from sims import _io, _plots  # noqa: E402
+from overparam import _io, _plots  # noqa: E402
 
 
 def main(argv=None) -> int:

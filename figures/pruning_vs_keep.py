@@ -7,7 +7,7 @@ magnitude (MP), Hessian/saliency (HP) or the oracle support (OP), without retrai
 theory (``asymptotics.pruned_risk``); markers: Monte Carlo means +-2 standard errors
 (``sims.pruned_risk``, all s pruned from the same fits).  Dotted: training least squares
 directly on the s most informative features (``asymptotics.train_small_risk``, exact
-(n-1)/(n-s-1) form), with its simulation (oracle support, retrained on the same data).
+(n-1)/(n-s-1) form), with its own simulation (``sims.train_small_risk``).
 
     python figures/pruning_vs_keep.py [--trials 100] [--p 300 800] [--outdir out/pruning_vs_keep]
     overparam figure pruning-vs-keep
@@ -29,8 +29,9 @@ import numpy as np  # noqa: E402
 
 import asymptotics as asy  # noqa: E402
 import models  # noqa: E402
+import overparam  # noqa: E402
 import sims  # noqa: E402
-from sims import _io, _plots  # noqa: E402
+from overparam import _io, _plots  # noqa: E402
 
 MC_S = np.array([5, 10, 15, 20, 30, 40, 50, 60, 70, 80, 90, 95])
 QUICK_S = np.array([10, 40, 80])
@@ -64,15 +65,26 @@ def main(argv=None) -> int:
     outdir = Path(args.outdir)
     t0 = time.perf_counter()
     s_line = np.arange(1, min(n - 2, ps.min()) + 1)
-    small_line = asy.train_small_risk(task, keep=s_line, n=n)[0]
-    small_mc = asy.train_small_risk(task, keep=s_mc, n=n)[0]
-    mc = sims.pruned_risk(task, p=ps, keep=s_mc, rule=RULES, retrain=("none", "same"),
-                          trials=args.trials, key=jax.random.key(args.seed))
-    mean, se, _ = mc.summary(mc.risks)                                # (P, K, R, M)
+    small_line = asy.train_small_risk(task, keep=s_line, n=n).exact
+    small_mc = asy.train_small_risk(task, keep=s_mc, n=n).exact
+    key = jax.random.key(args.seed)
+    mc = sims.pruned_risk(task, p=ps, keep=s_mc, rule=RULES, retrain=("none",),
+                          trials=args.trials, key=key)
+    st = mc.summary()                                                  # (P, K, R, M)
+    mean, se = st.mean, st.stderr
+    small = sims.train_small_risk(task, keep=s_mc, n=n, trials=args.trials,
+                                  key=jax.random.fold_in(key, 1)).summary()   # (K,)
     t_mc = time.perf_counter() - t0
 
+    def sim_row(p, s, rule, retrain, summ, at):
+        return dict(p=int(p), keep=int(s), rule=rule, retrain=retrain,
+                    risk_mean=float(summ.mean[at]), risk_stderr=float(summ.stderr[at]),
+                    risk_median=float(summ.median[at]), trials=int(summ.finite[at]),
+                    nonfinite_trials=int(summ.nonfinite[at]))
+
+    t_rows, s_rows = [], []
+
     fig, axes = _plots.new_figure(ncols=len(ps), width=4.4, height=3.6)
-    rows = []
     for j, p in enumerate(ps):
         ax = axes[j]
         line = asy.pruned_risk(task, p=int(p), keep=s_line, rule=RULES, throw=False)
@@ -84,26 +96,22 @@ def main(argv=None) -> int:
                         color=COLOR[rule], mfc="white", mew=1.2, elinewidth=1.0, zorder=3,
                         label=f"{LABEL[rule]}, simulation")
             for k, s in enumerate(s_mc):
-                t = float(th.risk[k, r])
-                rows.append(dict(p=int(p), n=n, keep=int(s), keep_fraction=float(s / p), rule=rule,
-                                 retrain="none", theory=t, mc_mean=float(mean[j, k, r, 0]),
-                                 mc_stderr=float(se[j, k, r, 0]),
-                                 z=float((mean[j, k, r, 0] - t) / se[j, k, r, 0]),
-                                 threshold=float(th.threshold[k, r]),
-                                 kept_signal=float(th.kept_signal[k, r]), trials=args.trials))
-        o = RULES.index("oracle")
+                t_rows.append(dict(p=int(p), n=n, keep=int(s), keep_fraction=float(s / p),
+                                   rule=rule, retrain="none", risk=float(th.risk[k, r]),
+                                   status=str(asy.status_names(th.status[k, r])),
+                                   threshold=float(th.threshold[k, r]),
+                                   kept_signal=float(th.kept_signal[k, r])))
+                s_rows.append(sim_row(p, s, rule, "none", st, (j, k, r, 0)))
         ax.plot(s_line / p, small_line, color="0.15", ls=":", lw=1.5, zorder=2,
                 label="train small on the s best features, theory")
-        ax.errorbar(s_mc / p, mean[j, :, o, 1], yerr=2 * se[j, :, o, 1], fmt="D", ms=3.5,
+        ax.errorbar(s_mc / p, small.mean, yerr=2 * small.stderr, fmt="D", ms=3.5,
                     color="0.15", mfc="0.15", elinewidth=1.0, zorder=3,
                     label="train small, simulation")
         for k, s in enumerate(s_mc):
-            t = float(small_mc[k])
-            rows.append(dict(p=int(p), n=n, keep=int(s), keep_fraction=float(s / p), rule="oracle",
-                             retrain="same (train small)", theory=t, mc_mean=float(mean[j, k, o, 1]),
-                             mc_stderr=float(se[j, k, o, 1]),
-                             z=float((mean[j, k, o, 1] - t) / se[j, k, o, 1]), threshold="",
-                             kept_signal=float(min(s, 40)), trials=args.trials))
+            t_rows.append(dict(p=int(p), n=n, keep=int(s), keep_fraction=float(s / p),
+                               rule="train-small", retrain="none", risk=float(small_mc[k]),
+                               status="converged", threshold="", kept_signal=float(min(s, 40))))
+            s_rows.append(sim_row(p, s, "train-small", "none", small, (k,)))
         ax.axvline(40 / p, color="0.6", ls="-", lw=0.8, zorder=0)
         ax.annotate("s = 40\n(signal size)", xy=(40 / p, 1.0), xycoords=("data", "axes fraction"),
                     xytext=(-3, -3), textcoords="offset points", fontsize=8, color="0.35",
@@ -124,12 +132,15 @@ def main(argv=None) -> int:
                  f"markers: mean $\\pm$2 s.e. of {args.trials} trials", fontsize=10)
     params = {"figure": "pruning-vs-keep", **vars(args), "task": task.describe(), "mc_keep": s_mc,
               "rules": RULES}
+    cmp_ = overparam.compare(t_rows, s_rows)
+    rows = cmp_.rows()
     _io.save_figure(fig, outdir / "pruning_vs_keep.png", parameters=params)
     _io.write_csv(outdir / "pruning_vs_keep.csv", rows, parameters=params)
     _plots.close(fig)
-    ok = [abs(r["mc_mean"] - r["theory"]) <= 3 * r["mc_stderr"] + 0.02 * abs(r["theory"]) for r in rows]
-    worst = max(rows, key=lambda r: abs(r["z"]))
-    print(f"pruning-vs-keep: {sum(ok)}/{len(ok)} points within 3 s.e. + 2% of theory (largest |z| "
+    ok = cmp_.agrees()[cmp_.judged]
+    worst = max((r for r in rows if r["z"] != ""), key=lambda r: abs(r["z"]))
+    rule_text = f"{cmp_.agreement.n_stderr:g} s.e. + {cmp_.agreement.allowance:.0%}"
+    print(f"pruning-vs-keep: {int(ok.sum())}/{ok.size} points within {rule_text} of theory (largest |z| "
           f"{abs(worst['z']):.2f}: p={worst['p']}, s={worst['keep']}, {worst['rule']}, "
           f"{worst['retrain']}); simulation {t_mc:.1f} s, total {time.perf_counter() - t0:.1f} s "
           f"-> {outdir}/pruning_vs_keep.png")

@@ -6,9 +6,12 @@ pruned to s = 40 weights.  (a) pruning without retraining: magnitude (MP), Hessi
 (HP) and oracle (OP) theory lines (``asymptotics.pruned_risk``) over Monte Carlo means +-2
 standard errors (``sims.pruned_risk``, independent of the theory).  (b) retraining the kept
 weights by least squares: on fresh data (theory line and simulation) and on the same data
-that chose the support (simulation only: no closed form exists).  The train-small baseline
-(least squares on the 40 informative features, exact (n-1)/(n-s-1) formula) is drawn in
-both panels; the dashed line marks p = n, where the ridgeless risk diverges.
+that chose the support (simulation only: no closed form exists for magnitude and saliency;
+the oracle support does not depend on the data, so its same-data refit has the exact
+fixed-support formula).  The train-small baseline (least squares on the pool's 40 most
+informative features, exact (n-1)/(n-s-1) formula, and its own simulation
+``sims.train_small_risk``) is drawn in both panels; the dashed line marks p = n, where the
+ridgeless risk diverges.  Agreement is judged by ``overparam.compare``.
 
     python figures/sparse_double_descent.py [--trials 150] [--outdir out/sparse_double_descent]
     overparam figure sparse-double-descent
@@ -30,8 +33,9 @@ import numpy as np  # noqa: E402
 
 import asymptotics as asy  # noqa: E402
 import models  # noqa: E402
+import overparam  # noqa: E402
 import sims  # noqa: E402
-from sims import _io, _plots  # noqa: E402
+from overparam import _io, _plots  # noqa: E402
 
 #: Monte Carlo model sizes: none within 10% of p = n (finite-n effects dominate there).
 MC_P = np.array([40, 45, 50, 60, 70, 80, 85, 120, 135, 150, 175, 200, 250, 300, 400, 500,
@@ -52,21 +56,6 @@ def _split_at(p, y, n):
     y[~np.isfinite(y)] = np.nan
     cut = np.searchsorted(p, n)
     return np.insert(p, cut, np.nan), np.insert(y, cut, np.nan)
-
-
-def agreement_rows(p, n, rule, mode, theory, mean, se, near):
-    """Table rows with ``z``, relative error and the 3 s.e. + 2% criterion."""
-    rows = []
-    for i in range(len(p)):
-        th = float(theory[i])
-        has = np.isfinite(th)
-        z = (mean[i] - th) / se[i] if has and se[i] > 0 else np.nan
-        ok = bool(abs(mean[i] - th) <= 3 * se[i] + 0.02 * abs(th)) if has else None
-        rows.append(dict(p=int(p[i]), n=int(n), rule=rule, retrain=mode,
-                         theory=th if has else "", mc_mean=float(mean[i]), mc_stderr=float(se[i]),
-                         z=float(z) if has else "", rel_err=float((mean[i] - th) / th) if has else "",
-                         agrees="" if ok is None else ok, near_peak=bool(near[i])))
-    return rows
 
 
 def main(argv=None) -> int:
@@ -92,14 +81,13 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     p_mc = (QUICK_P if args.quick else MC_P)
     p_mc = p_mc[(p_mc >= s) & (p_mc <= task.pool_size) & (np.abs(p_mc - n) >= 0.1 * n)]
-    near = np.abs(p_mc - n) < 0.1 * n            # empty by construction; kept for the CSV
     # theory: lines on a dense grid, points on the Monte Carlo grid
     p_line = np.unique(np.concatenate([np.round(np.geomspace(s, task.pool_size, 500)),
                                        np.arange(max(s, n - 12), min(n + 13, task.pool_size + 1))])).astype(int)
     p_line = p_line[p_line != n]
     line = asy.pruned_risk(task, p=p_line, keep=s, rule=RULES, throw=False)
     th = asy.pruned_risk(task, p=p_mc, keep=s, rule=RULES, throw=False)
-    baseline = float(asy.train_small_risk(task, keep=s, n=n)[0])
+    baseline = float(asy.train_small_risk(task, keep=s, n=n).exact)
     # simulation: p < n and p > n in separate calls (two small compiled functions)
     key = jax.random.key(args.seed)
     mc_parts = []
@@ -107,31 +95,52 @@ def main(argv=None) -> int:
         if sel.any():
             mc_parts.append(sims.pruned_risk(task, p=p_mc[sel], keep=s, rule=RULES, retrain=MODES,
                                              trials=args.trials, key=jax.random.fold_in(key, j)))
+    small = sims.train_small_risk(task, keep=s, n=n, trials=args.trials,
+                                  key=jax.random.fold_in(key, 2)).summary()
     risks = np.concatenate([m.risks[:, 0] for m in mc_parts])         # (P, R, M, T)
     dense = np.concatenate([m.dense for m in mc_parts])               # (P, T)
     t_mc = time.perf_counter() - t0
-    mean, se, med = sims.PrunedSimulation.summary(risks)
-    dmean, dse, _ = sims.PrunedSimulation.summary(dense)
+    st, dst = sims.summarize(risks), sims.summarize(dense)
+    mean, se = st.mean, st.stderr
 
-    rows = agreement_rows(p_mc, n, "dense", "none", th.dense_risk, dmean, dse, near)
-    for r, rule in enumerate(RULES):
-        for m, mode in enumerate(MODES):
-            if mode == "none":
-                theory = th.risk[:, r]
-            elif mode == "fresh":
-                theory = th.retrain_exact[:, r]
-            elif rule == "oracle":                      # oracle + same data = train small
-                theory = np.full(p_mc.shape, baseline)
-            else:
-                theory = np.full(p_mc.shape, np.nan)     # no closed form (selection bias)
-            rows += agreement_rows(p_mc, n, rule, mode, theory, mean[:, r, m], se[:, r, m], near)
-    for row in rows:
-        row.update(keep=s, trials=args.trials)
-        row["theory_source"] = ("dense (gamma^2)" if row["rule"] == "dense" else
-                                "pruned closed form" if row["retrain"] == "none" else
-                                "fresh-data retraining, exact" if row["retrain"] == "fresh" else
-                                "train-small, exact" if row["rule"] == "oracle" else
-                                "none: simulation only")
+    # theory and simulation rows, joined by the one comparison of the project
+    def sim_row(p, rule, mode, summ, at):
+        return dict(p=int(p), n=n, rule=rule, retrain=mode, risk_mean=float(summ.mean[at]),
+                    risk_stderr=float(summ.stderr[at]), risk_median=float(summ.median[at]),
+                    trials=int(summ.finite[at]), nonfinite_trials=int(summ.nonfinite[at]))
+
+    t_rows, s_rows = [], []
+    for i, p in enumerate(p_mc):
+        t_rows.append(dict(p=int(p), n=n, rule="dense", retrain="none", risk=float(th.dense_risk[i]),
+                           status="converged", theory_source="dense (gamma^2)"))
+        s_rows.append(sim_row(p, "dense", "none", dst, (i,)))
+        for r, rule in enumerate(RULES):
+            for m, mode in enumerate(MODES):
+                if mode == "none":
+                    val, src = th.risk[i, r], "pruned closed form"
+                elif mode == "fresh" or rule == "oracle":
+                    # the oracle support does not depend on the data: refitting on the same
+                    # data is OLS on a fixed support, the same exact formula as fresh data
+                    val, src = th.retrain_exact[i, r], "fixed-support retraining, exact"
+                else:
+                    val, src = np.nan, "none: simulation only"   # selection bias, no closed form
+                t_rows.append(dict(p=int(p), n=n, rule=rule, retrain=mode,
+                                   risk=float(val) if np.isfinite(val) else "",
+                                   status="converged" if np.isfinite(val) else "no_theory",
+                                   theory_source=src))
+                s_rows.append(sim_row(p, rule, mode, st, (i, r, m)))
+    t_rows.append(dict(p=s, n=n, rule="train-small", retrain="none", risk=baseline,
+                       status="converged", theory_source="train-small, exact"))
+    s_rows.append(sim_row(s, "train-small", "none", small, ()))
+    cmp_ = overparam.compare(t_rows, s_rows)
+    rows = []
+    for row in cmp_.rows():
+        rows.append(dict(p=row["p"], n=n, keep=s, rule=row["rule"], retrain=row["retrain"],
+                         theory=row["risk"], theory_source=row["theory_source"],
+                         mc_mean=row["risk_mean"], mc_stderr=row["risk_stderr"], z=row["z"],
+                         rel_err="" if row["z"] == "" else (row["risk_mean"] - row["risk"]) / row["risk"],
+                         agrees=row["agrees"], near_peak=bool(abs(row["p"] - n) < 0.1 * n),
+                         trials=row["trials"]))
     params = {"figure": "sparse-double-descent", **vars(args), "task": task.describe(),
               "mc_p": p_mc, "rules": RULES, "retrain": MODES, "train_small_exact": baseline}
     cols = ["p", "n", "keep", "rule", "retrain", "theory", "theory_source", "mc_mean", "mc_stderr",
@@ -167,7 +176,8 @@ def main(argv=None) -> int:
                       alpha=0.85, label=f"{LABEL[rule]} + retrain, same data (simulation only)")
     for ax in (ax_a, ax_b):
         ax.axhline(baseline, color=COLOR["baseline"], ls=":", lw=1.4, zorder=1,
-                   label=f"train small on the {s} informative features ({baseline:.3f})")
+                   label=f"train small on the {s} informative features: theory {baseline:.3f}, "
+                         f"simulation {float(small.mean):.3f} $\\pm$ {2 * float(small.stderr):.3f}")
         ax.set_xscale("log")
         ax.set_yscale("log")
         _plots.mark_threshold(ax, n)
@@ -193,6 +203,7 @@ def main(argv=None) -> int:
 
     # ---- agreement table
     tested = [r for r in rows if r["agrees"] != "" and not r["near_peak"]]
+    rule_text = (f"{cmp_.agreement.n_stderr:g} s.e. + {cmp_.agreement.allowance:.0%}")
     head = f"{'p':>6} {'rule':>10} {'retrain':>8} {'theory':>9} {'mc mean':>9} {'stderr':>8} {'z':>7}  ok"
     print(head + "\n" + "-" * len(head))
     for r in rows:
@@ -202,7 +213,7 @@ def main(argv=None) -> int:
         print(f"{r['p']:>6} {r['rule']:>10} {r['retrain']:>8} {th_s} {r['mc_mean']:>9.4f} "
               f"{r['mc_stderr']:>8.4f} {z_s}  {ok_s}")
     n_ok = sum(bool(r["agrees"]) for r in tested)
-    print(f"sparse-double-descent: {n_ok}/{len(tested)} (p, rule, retrain) points within 3 s.e. + 2% "
+    print(f"sparse-double-descent: {n_ok}/{len(tested)} (p, rule, retrain) points within {rule_text} "
           f"of theory (|p-n| < 0.1n excluded; same-data retraining has no theory); "
           f"simulation {t_mc:.1f} s, total {time.perf_counter() - t0:.1f} s -> "
           f"{outdir}/sparse_double_descent.png")

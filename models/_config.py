@@ -20,10 +20,12 @@ pool and waits, and on a 2-core machine no thread is left to do the work.  Our v
 Carlo kernels hit it in about one run in three of 30 back-to-back calls.  The default
 scheduler runs such calls from the caller's thread (0 hangs in our stress runs).  The flag
 must be in ``XLA_FLAGS`` before JAX starts its CPU backend, so :func:`cpu_scheduler_workaround`
-is called where it is needed -- by the command line at start-up and by the Monte Carlo entry
-points that solve batched linear systems -- and it adds the flag only for the affected jaxlib
-versions; when the backend is already running without the flag it warns (once) instead of
-silently doing nothing.  ``OVERPARAM_XLA_CPU_DEFAULT_FLAGS=1`` keeps XLA's own defaults.
+is called where it is needed: when ``sims`` (whose vmapped kernels make those calls) is
+imported, by the command line at start-up, and again by each Monte Carlo entry point.  It adds
+the flag only for the affected jaxlib versions and only while the backend has not started;
+when the backend is already running without the flag it warns (once) instead of silently
+doing nothing.  It changes no numerics: only which thread runs a batched solve.
+``OVERPARAM_XLA_CPU_DEFAULT_FLAGS=1`` keeps XLA's own defaults.
 """
 
 from __future__ import annotations

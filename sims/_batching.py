@@ -3,24 +3,28 @@ a ``(p, n, ridge)`` grid, and trial chunks (one compiled shape, padded last chun
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from models import InputError
+from models._config import cpu_scheduler_workaround, require_x64
 
-from . import _io
+from ._checkpoint import load_checkpoint, run_tag, save_checkpoint
 
 
-def check_dtype(dtype) -> jnp.dtype:
-    dt = jnp.dtype(dtype)
+def check_dtype(dtype, where: str = "simulation") -> jnp.dtype:
+    """Validate a simulation dtype (float32 or float64; float64 needs JAX's 64-bit mode) and
+    apply the CPU scheduler workaround of ``models._config`` (these kernels need it)."""
+    try:
+        dt = jnp.dtype(dtype)
+    except TypeError:
+        raise InputError(f"dtype: got {dtype!r}; allowed: float32 or float64") from None
     if dt not in (jnp.dtype(jnp.float32), jnp.dtype(jnp.float64)):
         raise InputError(f"dtype: got {dtype}; allowed: float32 or float64")
+    if dt == jnp.dtype(jnp.float64):
+        require_x64(f"{where}(dtype=float64)")
+    cpu_scheduler_workaround()
     return dt
 
 
@@ -62,10 +66,9 @@ def run_chunks(call, key: jax.Array, trials: int, chunk: int, progress: bool = F
     out: list = []
     tag = None
     if checkpoint is not None:
-        tag = hashlib.sha256(json.dumps(_io._jsonable({**(run_key or {}), "trials": trials,
-                                                       "chunk": chunk, "key": jax.random.key_data(key)}),
-                                        sort_keys=True).encode()).hexdigest()
-        out = _load_checkpoint(checkpoint, tag)
+        tag = run_tag({**(run_key or {}), "trials": trials, "chunk": chunk,
+                       "key": jax.random.key_data(key)})
+        out = load_checkpoint(checkpoint, tag)
     it = range(len(out), n_chunks)
     if progress:
         from tqdm.auto import tqdm
@@ -76,24 +79,5 @@ def run_chunks(call, key: jax.Array, trials: int, chunk: int, progress: bool = F
             kc = jnp.concatenate([kc, jnp.broadcast_to(kc[:1], (chunk - kc.shape[0],) + kc.shape[1:])])
         out.append(jax.device_get(call(kc, c * chunk)))
         if checkpoint is not None:
-            _save_checkpoint(checkpoint, tag, out)
+            save_checkpoint(checkpoint, tag, out)
     return out
-
-
-def _save_checkpoint(path, tag: str, chunks: list) -> None:
-    """Chunks are tuples of arrays; stored as ``c{chunk}_{item}`` in one ``.npz``."""
-    buf = io.BytesIO()
-    arrays = {f"c{c}_{j}": np.asarray(x) for c, part in enumerate(chunks) for j, x in enumerate(part)}
-    np.savez(buf, tag=np.array(tag), shape=np.array([len(chunks), len(chunks[0])]), **arrays)
-    _io.atomic_write_bytes(path, buf.getvalue())
-
-
-def _load_checkpoint(path, tag: str) -> list:
-    path = Path(path)
-    if not path.exists():
-        return []
-    with np.load(path, allow_pickle=False) as z:
-        if str(z["tag"]) != tag:
-            return []
-        n_chunks, n_items = (int(v) for v in z["shape"])
-        return [tuple(z[f"c{c}_{j}"] for j in range(n_items)) for c in range(n_chunks)]

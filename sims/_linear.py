@@ -37,6 +37,7 @@ from models._estimators import ridge_primal as _fit_primal
 from models._errors import check_int_range
 
 from ._batching import GridSplit, check_dtype, run_chunks
+from ._summary import TrialSummary, summarize
 
 _HI = MATMUL_PRECISION
 
@@ -90,29 +91,37 @@ class DenseSimulation:
     risks: np.ndarray
     coefficients: np.ndarray | None
 
+    dtype: str = "float64"
+
+    def summary(self) -> TrialSummary:
+        """Mean, standard error, median and trial counts per grid point (finite trials)."""
+        return summarize(self.risks)
+
     @property
     def trials(self) -> np.ndarray:
-        return np.sum(np.isfinite(self.risks), axis=-1)
+        """Finite trials per grid point (the count behind ``mean`` and ``stderr``)."""
+        return self.summary().finite
 
     @property
     def mean(self) -> np.ndarray:
-        return np.mean(self.risks, axis=-1)
+        return self.summary().mean
 
     @property
     def stderr(self) -> np.ndarray:
-        t = self.risks.shape[-1]
-        return np.std(self.risks, axis=-1, ddof=1) / math.sqrt(t) if t > 1 else np.full(self.p.shape, np.inf)
+        return self.summary().stderr
 
     @property
     def median(self) -> np.ndarray:
-        return np.median(self.risks, axis=-1)
+        return self.summary().median
 
     def rows(self) -> list[dict]:
+        st = self.summary()
         return [dict(p=int(p), n=int(n), ridge=float(r), risk_mean=float(m), risk_stderr=float(s),
-                     risk_median=float(md), trials=int(t))
-                for p, n, r, m, s, md, t in zip(self.p.ravel(), self.n.ravel(), self.ridge.ravel(),
-                                                 self.mean.ravel(), self.stderr.ravel(),
-                                                 self.median.ravel(), self.trials.ravel())]
+                     risk_median=float(md), trials=int(t), nonfinite_trials=int(nf))
+                for p, n, r, m, s, md, t, nf in zip(self.p.ravel(), self.n.ravel(),
+                                                     self.ridge.ravel(), st.mean.ravel(),
+                                                     st.stderr.ravel(), st.median.ravel(),
+                                                     st.finite.ravel(), st.nonfinite.ravel())]
 
 
 def default_chunk(n_max: int, width: int, grid_batch: int, itemsize: int,
@@ -155,7 +164,7 @@ def dense_risk(task: LinearTask, p, trials: int, key: jax.Array, n=None, ridge=N
     keep = int(check_int_range("keep_coefficients", keep_coefficients, 0, trials))
     if chunk is not None:
         chunk = int(check_int_range("chunk", chunk, 1))
-    dt = check_dtype(dtype)
+    dt = check_dtype(dtype, "sims.dense_risk")
     shape = np.broadcast_shapes(p.shape, n.shape, np.shape(ridge))
     pf, nf, rf = (np.broadcast_to(a, shape).ravel() for a in (p, n, ridge))
     split = GridSplit(pf, nf, rf, dt)
@@ -184,4 +193,5 @@ def dense_risk(task: LinearTask, p, trials: int, key: jax.Array, n=None, ridge=N
         cb = split.restore(np.concatenate([b for _, b in out if b.shape[0]])[:keep], axis=1)
         coefficients = np.moveaxis(cb, 0, 1).reshape(shape + (keep, p_max))
     return DenseSimulation(p=pf.reshape(shape), n=nf.reshape(shape), ridge=rf.reshape(shape),
-                           risks=risks.astype(np.float64), coefficients=coefficients)
+                           risks=risks.astype(np.float64), coefficients=coefficients,
+                           dtype=str(dt))

@@ -1,11 +1,10 @@
-"""Shared test helpers.
+"""Test set-up.
 
-Tolerances for theory vs Monte Carlo are never tuned: a point agrees when
-``|mc_mean - theory| <= 3 * stderr + allowance * |theory|``, the allowance being the
-finite-size effect stated in the theory note (2% away from |p - n| < 0.1 n).
+Tolerances for theory vs Monte Carlo are never tuned: tests use the project's one agreement
+rule, ``overparam.assert_agrees`` / ``overparam.AGREEMENT`` (``|mc_mean - theory| <= 3 stderr +
+allowance |theory|``, the allowance being the finite-size effect stated in docs/linear.md),
+with ``overparam.EXACT`` (no allowance) where the theory is an exact finite-n formula.
 """
-
-import numpy as np
 
 import models
 
@@ -13,11 +12,3 @@ import models
 # with the scheduler workaround (models._config): both before any array is made.
 models.cpu_scheduler_workaround()
 models.enable_x64()
-
-
-def assert_mc_agrees(theory, mean, stderr, *, n_se=3.0, allowance=0.02, what=""):
-    theory, mean, stderr = (np.asarray(a, dtype=float) for a in (theory, mean, stderr))
-    bound = n_se * stderr + allowance * np.abs(theory)
-    bad = np.abs(mean - theory) > bound
-    assert not bad.any(), (f"{what}: Monte Carlo disagrees with theory at {np.flatnonzero(bad)}: "
-                           f"theory={theory[bad]}, mc={mean[bad]} +- {stderr[bad]}")

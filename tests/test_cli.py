@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from sims import cli
+from overparam import cli
 
 E2 = "two-level:strong=40,lam_strong=1,lam_weak=0.05,pool=400"
 
@@ -86,7 +86,7 @@ def test_bad_spectrum_file(tmp_path, capsys):
 
 def test_console_script_installed(tmp_path):
     out = tmp_path / "t.csv"
-    res = subprocess.run([sys.executable, "-m", "sims.cli", "theory", "--spectrum",
+    res = subprocess.run([sys.executable, "-m", "overparam", "theory", "--spectrum",
                           "isotropic:pool=200,support=10", "--n", "100", "--noise", "0.5",
                           "--out", str(out)], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr

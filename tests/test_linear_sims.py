@@ -8,7 +8,7 @@ import asymptotics as asy
 import models
 import sims
 from sims import _linear
-from conftest import assert_mc_agrees
+from overparam import EXACT, assert_agrees
 
 E2 = dict(strong=40, lam_strong=1.0, lam_weak=0.05, n=100, noise=1.0, pool=800)
 
@@ -20,7 +20,7 @@ def test_ols_exact_finite_sample():
     p = np.array([10, 40, 60])
     mc = sims.dense_risk(task, p=p, trials=600, key=jax.random.key(3))
     exact = np.array([task.effective_noise(int(q)) for q in p]) * 99 / (100 - p - 1)
-    assert_mc_agrees(exact, mc.mean, mc.stderr, allowance=0.0, what="OLS exact")
+    assert_agrees(exact, mc.mean, mc.stderr, agreement=EXACT, what="OLS exact")
 
 
 def test_dense_theory_vs_mc_away_from_peak():
@@ -28,7 +28,7 @@ def test_dense_theory_vs_mc_away_from_peak():
     p = np.array([30, 60, 200, 300, 800])
     th = asy.dense_risk(task, p=p)
     mc = sims.dense_risk(task, p=p, trials=300, key=jax.random.key(0))
-    assert_mc_agrees(th.risk, mc.mean, mc.stderr, what="dense E2")
+    assert_agrees(th.risk, mc.mean, mc.stderr, what="dense E2")
 
 
 def test_ridge_theory_vs_mc():
@@ -39,13 +39,13 @@ def test_ridge_theory_vs_mc():
     mc = sims.dense_risk(task, p=p[:, None], ridge=ridge[None, :], trials=300,
                          key=jax.random.key(1))
     # At p = n with a ridge the risk is finite; the 2% allowance covers finite n.
-    assert_mc_agrees(th.risk, mc.mean, mc.stderr, what="ridge")
+    assert_agrees(th.risk, mc.mean, mc.stderr, what="ridge")
 
 
 def test_worked_example_e1_mc():
     task = models.LinearTask.isotropic(pool=200, n=100, noise=0.5, support=10)
     mc = sims.dense_risk(task, p=200, trials=400, key=jax.random.key(0))
-    assert_mc_agrees(1.0, mc.mean, mc.stderr, what="E1 dense")
+    assert_agrees(1.0, mc.mean, mc.stderr, what="E1 dense")
 
 
 def test_coordinate_law_vs_mc():
@@ -98,7 +98,7 @@ def test_chunking_does_not_change_results_or_recompile():
 def test_float32_runs_with_explicit_precision():
     task = models.LinearTask.isotropic(pool=200, n=100, noise=0.5, support=10)
     mc = sims.dense_risk(task, p=200, trials=100, key=jax.random.key(0), dtype=np.float32)
-    assert_mc_agrees(1.0, mc.mean, mc.stderr, what="float32")
+    assert_agrees(1.0, mc.mean, mc.stderr, what="float32")
 
 
 @pytest.mark.parametrize("kwargs,arg", [

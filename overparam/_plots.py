@@ -42,3 +42,11 @@ def mark_threshold(ax, x: float, label: str = r"$p = n$"):
 
 def close(fig):
     plt.close(fig)
+
+
+def save_and_close(fig, path, parameters=None) -> None:
+    """Save ``fig`` atomically with its JSON sidecar, then close it."""
+    from ._io import save_figure
+
+    save_figure(fig, path, parameters=parameters or {})
+    plt.close(fig)
