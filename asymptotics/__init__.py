@@ -1,5 +1,9 @@
 """Theory: fixed points, risks, coordinate laws, thresholds and bounds (float64).
 
+Every public function needs JAX's 64-bit mode (``models.require_x64``) and reports a
+:class:`Status` per point (a curve's ``status``, :class:`Estimate`, :class:`Threshold`, ...);
+with ``throw=True`` (the default) it raises :class:`SolverError` when a point failed.
+
 Never imports ``sims``: theory and simulation are independent evaluators of one problem.
 """
 
@@ -16,11 +20,14 @@ from ._fixed_point import FixedPoint as FixedPoint
 from ._fixed_point import effective_regularization as effective_regularization
 from ._ridge import OptimalRidge as OptimalRidge
 from ._ridge import optimal_ridge as optimal_ridge
+from ._status import Estimate as Estimate
 from ._status import SolverError as SolverError
 from ._status import Status as Status
 from ._status import status_names as status_names
 from ._pruning import PrunedRiskCurve as PrunedRiskCurve
-from ._pruning import magnitude_threshold as magnitude_threshold
+from ._pruning import TrainSmallRisk as TrainSmallRisk
+from ._threshold import Threshold as Threshold
+from ._threshold import magnitude_threshold as magnitude_threshold
 from ._pruning import pruned_point as pruned_point
 from ._pruning import pruned_risk as pruned_risk
 from ._pruning import train_small_risk as train_small_risk

@@ -25,12 +25,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import models
 from models import LinearTask, SpectralLaw
 from models._errors import check_int_range, check_positive
 
 from . import _grid
 from ._fixed_point import effective_regularization, effective_regularization_prefix, fused_sums
-from ._status import SolverError, Status, status_names
+from ._status import Status, raise_if_failed, status_names
 
 
 class DensePoint(NamedTuple):
@@ -50,12 +51,15 @@ class DensePoint(NamedTuple):
 def _dense_from_sums(fp, df1, df2, shrink, n, sigma_p2, dtype) -> DensePoint:
     """Closed forms of the module docstring from the fixed point and the three sums."""
     denom = 1.0 - df2 / n
-    diverged = (denom <= 0) & (fp.status == Status.CONVERGED)
-    safe = jnp.where(diverged, 1.0, denom)
+    peak = (denom <= 0) & (fp.status == Status.CONVERGED)
+    safe = jnp.where(peak, 1.0, denom)
     inf = jnp.asarray(jnp.inf, dtype)
-    bias = jnp.where(diverged, jnp.where(shrink > 0, inf, 0.0), shrink / safe)
-    variance = jnp.where(diverged, jnp.where(sigma_p2 > 0, inf, 0.0), sigma_p2 * (df2 / n) / safe)
+    bias = jnp.where(peak, jnp.where(shrink > 0, inf, 0.0), shrink / safe)
+    variance = jnp.where(peak, jnp.where(sigma_p2 > 0, inf, 0.0), sigma_p2 * (df2 / n) / safe)
     risk = sigma_p2 + bias + variance
+    # At the peak with nothing to amplify (noise 0, no unmodelled signal, no shrinkage) the
+    # interpolator recovers beta exactly: risk 0, not a divergence.
+    diverged = peak & ((shrink > 0) | (sigma_p2 > 0))
     status = jnp.where(diverged, Status.DIVERGED, fp.status).astype(jnp.int32)
     return DensePoint(fp.kappa, risk, bias, variance, jnp.asarray(sigma_p2, dtype), df1, df2,
                       status, fp.steps)
@@ -63,9 +67,11 @@ def _dense_from_sums(fp, df1, df2, shrink, n, sigma_p2, dtype) -> DensePoint:
 
 def _weighted_sums(lam, beta2, weight, kappa):
     """``(sum c w, sum c w^2, sum c lam beta^2 (1-w)^2)``, ``w = lam/(lam+kappa)``; ``weight``
-    is an array of multiplicities or a boolean mask (fused)."""
-    w = lam / (lam + kappa)
-    a, b, c = w, w * w, lam * beta2 * (1.0 - w) ** 2
+    is an array of multiplicities or a boolean mask (fused).  ``1 - w`` is computed as
+    ``kappa/(lam+kappa)`` (no cancellation for ``lam >> kappa``)."""
+    denom = lam + kappa
+    w = lam / denom
+    a, b, c = w, w * w, lam * beta2 * (kappa / denom) ** 2
     if weight.dtype == jnp.bool_:
         zero = jnp.zeros_like(w)
         a, b, c = (jnp.where(weight, x, zero) for x in (a, b, c))
@@ -185,11 +191,7 @@ def _dense_law_grid(law: SpectralLaw, psi, ridge) -> jax.Array:
 
 
 def _raise_unconverged(status: np.ndarray, where: str) -> None:
-    bad = np.flatnonzero(status.ravel() == Status.NOT_CONVERGED)
-    if bad.size:
-        raise SolverError(f"{where}: the fixed point did not converge at {bad.size} grid "
-                          f"point(s) (first flat index {bad[0]}); pass throw=False to get the "
-                          "status per point")
+    raise_if_failed(status, f"{where} (fixed point)")
 
 
 def validate_dense_grid(task: LinearTask, p, n, ridge):
@@ -219,6 +221,7 @@ def dense_risk(task: LinearTask, p=None, n=None, ridge=None, *, throw: bool = Tr
     Raises:
       InputError: bad input (before compiling). SolverError: unconverged points (``throw``).
     """
+    models.require_x64("dense_risk")
     shape, flat = validate_dense_grid(task, p, n, ridge)
     size, padded = _grid.pad(flat)
     out = _dense_grid(task, padded["p"], padded["n"].astype(np.float64),
@@ -237,6 +240,7 @@ def dense_risk_law(law: SpectralLaw, psi, ridge=None, *, throw: bool = True) -> 
     """
     from models._errors import check_positive as _pos
 
+    models.require_x64("dense_risk_law")
     psi = _pos("psi", psi)
     ridge = _pos("ridge", float(law.ridge) if ridge is None else ridge, strict=False)
     shape, flat = _grid.broadcast_grid(psi=psi, ridge=ridge)

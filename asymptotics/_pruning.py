@@ -10,11 +10,12 @@ For ``d = m - b``, ``z = (a - m) / v``:
 
 Rules keeping ``s`` of the ``p`` coordinates:
 
-* magnitude (MP): keep ``|Z_i| >= c`` with ``sum_i P(|Z_i| >= c) = s`` (bisection in ``log c``);
+* magnitude (MP): keep ``|Z_i| >= c`` with ``sum_i P(|Z_i| >= c) = s`` (bracketed Newton in
+  ``log c``, :func:`asymptotics.magnitude_threshold`; ``s = p`` gives ``c = 0``);
 * saliency (HP, optimal brain damage, score ``lambda_i b_i^2``): the same with per-coordinate
   threshold ``c' / sqrt(lambda_i)``;
-* oracle (OP): a data-independent support ``S`` (default: the ``s`` largest
-  ``lambda_i beta_i^2``, ties broken by pool order);
+* oracle (OP): a data-independent support ``S`` (default :func:`models.oracle_mask`: the
+  ``s`` largest ``lambda_i beta_i^2`` among the first ``p``, ties broken by pool order);
 * random: each coordinate kept with probability ``s / p``.
 
 With keep probabilities ``pi_i`` the pruned risk is
@@ -27,6 +28,10 @@ support, have risk ``sigma_S^2 (n - 1)/(n - s - 1)`` exactly for Gaussian design
 (``sigma_S^2 / (1 - s/n)`` asymptotically), ``sigma_S^2 = sigma^2 + sum_{i not in S}
 lambda_i beta_i^2``, averaged over the keep probabilities.  Retraining on the SAME data that
 chose the support has no known closed form (selection bias); it is only simulated.
+
+Noise 0.  Where ``gamma = 0`` (no noise and no unmodelled signal, ``p <= n`` ridgeless:
+exact recovery) the coordinates are deterministic, ``Z_i = m_i``: magnitude and saliency
+keep the ``s`` largest scores (ties by pool order) and the risk is evaluated directly.
 """
 
 from __future__ import annotations
@@ -37,84 +42,56 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optimistix as optx
 from jax.scipy.special import ndtr
 
+import models
 from models import InputError, LinearTask
 from models._errors import check_choice, check_int_range
 
 from . import _grid
 from ._dense import dense_risk_point
-from ._status import SolverError, Status, status_names
-
-RULES = ("magnitude", "saliency", "oracle", "random")
-RETRAIN = ("none", "fresh", "same")
+from ._status import Status, raise_if_failed, status_names
+from ._threshold import magnitude_threshold, tail_prob
 
 
 def _phi(z):
     return jnp.exp(-0.5 * z**2) / jnp.sqrt(2 * jnp.pi)
 
 
-def _sq_err_above(m, v, b, a):
-    """E[(Z - b)^2 1{Z > a}] for Z ~ N(m, v^2)."""
-    d, z = m - b, (a - m) / v
+def _sq_err_above(d, v, z):
+    """E[(Z - b)^2 1{Z > a}] for Z ~ N(m, v^2), given ``d = m - b`` and ``z = (a - m)/v``."""
     return (d**2 + v**2) * ndtr(-z) + (2 * d * v + v**2 * z) * _phi(z)
 
 
-def _sq_err_below(m, v, b, a):
-    """E[(Z - b)^2 1{Z < a}] for Z ~ N(m, v^2)."""
-    d, z = m - b, (a - m) / v
+def _sq_err_below(d, v, z):
+    """E[(Z - b)^2 1{Z < a}] for Z ~ N(m, v^2), given ``d = m - b`` and ``z = (a - m)/v``."""
     return (d**2 + v**2) * ndtr(z) - (2 * d * v + v**2 * z) * _phi(z)
 
 
-def _tail_prob(m, v, c):
-    """P(|Z| >= c)."""
-    return ndtr((m - c) / v) + ndtr((-c - m) / v)
-
-
-def magnitude_threshold(m, v, count, s):
-    """``c`` with ``sum_i count_i P(|Z_i| >= c) = s`` (bisection in ``log c``; pure).
-
-    Converged when the bracket in ``log c`` is below 1e-12 relative and the kept count matches
-    ``s`` to 1e-10 relative.
-
-    Returns ``(c, ok)``; ``s = sum(count)`` gives ``c = 0`` (nothing pruned).
-    """
-    scale = jnp.max(jnp.where(count > 0, jnp.abs(m) + v, 0.0))
-
-    def excess(t, _):
-        # relative to s: a float64 sum of thousands of probabilities cannot match s to 1e-13
-        # absolutely, but does to 1e-10 relatively
-        return jnp.sum(count * _tail_prob(m, v, jnp.exp(t))) / s - 1.0
-
-    lo = jnp.log(scale) - 60.0
-    hi = jnp.log(scale) + 5.0
-    sol = optx.root_find(excess, optx.Bisection(rtol=1e-12, atol=1e-10), 0.5 * (lo + hi),
-                         options={"lower": lo, "upper": hi}, max_steps=512, throw=False)
-    everything = s >= jnp.sum(count)
-    c = jnp.where(everything, 0.0, jnp.exp(sol.value))
-    ok = everything | (sol.result == optx.RESULTS.successful)
-    return c, ok
-
-
-def _oracle_mask(lam, beta2, p, s):
-    """The ``s`` largest ``lambda_i beta_i^2`` among the first ``p`` (ties: pool order)."""
-    idx = jnp.arange(lam.shape[0])
-    score = jnp.where(idx < p, lam * beta2, -jnp.inf)
-    order = jnp.argsort(-score, stable=True)
-    rank = jnp.empty_like(order).at[order].set(idx)
-    return (rank < s).astype(lam.dtype)
+def _noiseless_keep(score, count, s):
+    """Deterministic coordinates (``gamma = 0``: ``Z_i = m_i``): keep the ``s`` largest
+    scores among the counted features, ties by pool order; the threshold is the smallest
+    kept score (0 when everything is kept)."""
+    keep = models.keep_top(jnp.where(count > 0, score, -jnp.inf), s) & (count > 0)
+    c = jnp.where(s >= jnp.sum(count), 0.0, jnp.min(jnp.where(keep, score, jnp.inf)))
+    return keep.astype(score.dtype), c
 
 
 def pruned_point(task: LinearTask, p, s, n, ridge, rules: tuple[str, ...],
-                 support_mask=None) -> dict:
+                 support_mask=None, *, noiseless: bool = True) -> dict:
     """Theory for one ``(p, s, n, ridge)`` and each rule in ``rules`` (pure; vmappable).
 
     Returns a dict of arrays with a leading ``len(rules)`` axis: ``risk`` (pruned, no
     retraining), ``retrain_exact``/``retrain_asymptotic`` (fresh-data retraining),
     ``threshold``, ``kept_signal`` (expected number of true-signal features kept),
-    ``keep_prob`` (per pool feature), ``status``; plus the dense ``kappa``, ``dense_risk``,
-    ``status_dense``.
+    ``keep_prob`` (per pool feature), ``status`` (per rule: the dense fixed point's status
+    combined with the threshold's), ``steps`` (threshold Newton steps; 0 for data-independent
+    rules); plus the dense ``kappa``, ``dense_risk``, ``status_dense``.
+
+    ``noiseless`` (static): also evaluate the deterministic-coordinate branch used where
+    ``gamma = 0`` (noise 0 and no unmodelled signal: exact recovery, ``Z_i = m_i``); pass
+    False when ``task.noise > 0`` to skip its sort.  The shrinkage ``1 - w_i`` is computed as
+    ``kappa / (lambda_i + kappa)`` (no cancellation when ``w_i`` is close to 1).
     """
     lam, beta = task.eigenvalues, task.signal
     dt = lam.dtype
@@ -122,52 +99,72 @@ def pruned_point(task: LinearTask, p, s, n, ridge, rules: tuple[str, ...],
     s = jnp.asarray(s, dt)
     dense = dense_risk_point(task, p, n, ridge)
     count = (jnp.arange(lam.shape[0]) < p).astype(dt)
-    w = lam / (lam + dense.kappa)
+    kappa = dense.kappa
+    denom = lam + kappa
+    w = lam / denom
+    shrink = kappa / denom                              # 1 - w, without cancellation
     diverged = dense.status == Status.DIVERGED
     gamma = jnp.sqrt(jnp.where(diverged, 1.0, dense.risk))
     m = jnp.where(diverged, 0.0, w * beta)              # at the peak only the direction of
-    v = w * gamma / jnp.sqrt(n * lam)                   # the exploding noise picks the support
+    d = jnp.where(diverged, -beta, -shrink * beta)      # the exploding noise picks the support
+    v = w * gamma / jnp.sqrt(n * lam)                   # (m - beta = -(1 - w) beta)
+    exact = noiseless & ~diverged & (gamma == 0)        # deterministic coordinates
+    v_safe = jnp.where(exact, 1.0, v)
     beta2 = beta**2
+    dense_ok = dense.status != Status.NOT_CONVERGED
     out = {k: [] for k in ("risk", "retrain_exact", "retrain_asymptotic", "threshold",
-                           "kept_signal", "keep_prob", "status")}
+                           "kept_signal", "keep_prob", "status", "steps")}
     for rule in rules:
-        ok = dense.status != Status.NOT_CONVERGED
+        ok = dense_ok
+        steps = jnp.zeros((), jnp.int32)
         if rule in ("magnitude", "saliency"):
             score_scale = jnp.sqrt(lam) if rule == "saliency" else jnp.ones_like(lam)
-            c, ok_c = magnitude_threshold(score_scale * m, score_scale * v, count, s)
-            ok = ok & ok_c
+            thr = magnitude_threshold(score_scale * m, score_scale * v_safe, count, s,
+                                      throw=False)
+            c, steps = thr.value, thr.steps
+            ok = ok & (exact | (thr.status == Status.CONVERGED))
             a = c / score_scale
-            keep = count * _tail_prob(m, v, a)
+            keep = count * tail_prob(m, v_safe, a)
             # E[(Z - beta)^2 ; |Z| >= a]
-            kept_sq = _sq_err_above(m, v, beta, a) + _sq_err_below(m, v, beta, -a)
+            kept_sq = (_sq_err_above(d, v_safe, (a - m) / v_safe)
+                       + _sq_err_below(d, v_safe, (-a - m) / v_safe))
+            if noiseless:
+                keep0, c0 = _noiseless_keep(score_scale * jnp.abs(m), count, s)
+                keep = jnp.where(exact, keep0, keep)
+                kept_sq = jnp.where(exact, keep0 * d**2, kept_sq)
+                c = jnp.where(exact, c0, c)
+                steps = jnp.where(exact, 0, steps)
         else:
             if rule == "oracle":
-                keep = _oracle_mask(lam, beta2, p, s) if support_mask is None else support_mask * count
+                keep = (models.oracle_mask(lam, beta, p, s) if support_mask is None
+                        else support_mask * count)
             elif rule == "random":
                 keep = count * s / jnp.sum(count)
             else:  # pragma: no cover  (validated on the host)
                 raise ValueError(rule)
             c = jnp.asarray(jnp.nan, dt)
-            kept_sq = keep * ((m - beta) ** 2 + v**2)     # support independent of Z
+            kept_sq = keep * (d**2 + v**2)                # support independent of Z
         pruned_excess = jnp.sum(count * lam * (kept_sq + beta2 * (1.0 - keep)))
         risk = jnp.where(diverged, jnp.inf, dense.sigma_p2 + pruned_excess)
         sigma_s2 = task.noise**2 + jnp.sum(lam * beta2 * (1.0 - keep))
         out["risk"].append(jnp.where(ok, risk, jnp.nan))
         out["retrain_exact"].append(jnp.where(ok & (s < n - 1), sigma_s2 * (n - 1) / (n - s - 1), jnp.nan))
         out["retrain_asymptotic"].append(jnp.where(ok & (s < n), sigma_s2 / (1 - s / n), jnp.nan))
-        out["threshold"].append(c)
+        out["threshold"].append(jnp.where(ok, c, jnp.nan))
         out["kept_signal"].append(jnp.sum(keep * (beta != 0)))
         out["keep_prob"].append(keep)
         out["status"].append(jnp.where(ok, jnp.where(diverged, Status.DIVERGED, Status.CONVERGED),
                                        Status.NOT_CONVERGED).astype(jnp.int32))
+        out["steps"].append(steps.astype(jnp.int32))
     res = {k: jnp.stack(v) for k, v in out.items()}
     res.update(kappa=dense.kappa, dense_risk=dense.risk, status_dense=dense.status)
     return res
 
 
-@partial(jax.jit, static_argnames=("rules",))
-def _pruned_grid(task, p, s, n, ridge, support_mask, *, rules):
-    f = lambda pp, ss, nn, rr: pruned_point(task, pp, ss, nn, rr, rules, support_mask)  # noqa: E731
+@partial(jax.jit, static_argnames=("rules", "noiseless"))
+def _pruned_grid(task, p, s, n, ridge, support_mask, *, rules, noiseless):
+    f = lambda pp, ss, nn, rr: pruned_point(task, pp, ss, nn, rr, rules, support_mask,  # noqa: E731
+                                            noiseless=noiseless)
     return jax.vmap(f)(p, s, n, ridge)
 
 
@@ -176,9 +173,12 @@ class PrunedRiskCurve:
     """Pruned-risk theory on a grid; rule-dependent arrays have a trailing rule axis.
 
     ``risk``: pruned risk without retraining.  ``retrain_exact`` / ``retrain_asymptotic``:
-    retraining on fresh data (or any data-independent support).  ``train_small_*``: OLS on
-    the oracle support of size ``s`` (the "train the small model on the known features"
-    baseline).  ``keep_prob`` only when requested.
+    retraining on fresh data (or any data-independent support).  ``train_small_*``: OLS
+    trained directly on the ``keep`` best features of the whole pool (the "train the small
+    model on the known features" baseline, :func:`train_small_risk`).  ``status``: a :class:`Status`
+    code per (point, rule).  ``steps``: Newton steps of the threshold per (point, rule)
+    (passes over the features = steps + 1; 0 for the oracle and random rules).
+    ``keep_prob`` only when requested.
     """
 
     p: np.ndarray
@@ -197,6 +197,7 @@ class PrunedRiskCurve:
     train_small_exact: np.ndarray
     train_small_asymptotic: np.ndarray
     keep_prob: np.ndarray | None = None
+    steps: np.ndarray | None = None   # threshold Newton steps per (point, rule)
 
     def value(self, rule: str, retrain: str = "none") -> np.ndarray:
         """Risk for ``rule`` after ``retrain`` in {'none', 'fresh'} (exact finite-n form)."""
@@ -233,16 +234,7 @@ SAME_DATA_MESSAGE = ("retrain='same': retraining on the data that chose the supp
                      "simulate it with sims.pruned_risk(..., retrain='same')")
 
 
-def validate_rules(rule) -> tuple[str, ...]:
-    rules = (rule,) if isinstance(rule, str) else tuple(rule)
-    if not rules:
-        raise InputError("rule: empty; allowed: one or more of " + ", ".join(RULES))
-    for r in rules:
-        check_choice("rule", r, RULES)
-    return rules
-
-
-def pruned_risk(task: LinearTask, p, keep, rule=RULES, n=None, ridge=None, *,
+def pruned_risk(task: LinearTask, p, keep, rule=models.RULES, n=None, ridge=None, *,
                 retrain: str = "none", support=None, keep_probabilities: bool = False,
                 throw: bool = True) -> PrunedRiskCurve:
     """Theoretical test risk after pruning to ``keep`` weights, on a ``(p, keep, n, ridge)``
@@ -260,8 +252,9 @@ def pruned_risk(task: LinearTask, p, keep, rule=RULES, n=None, ridge=None, *,
       >>> th = asy.pruned_risk(task, p=200, keep=10, rule=("magnitude", "oracle"))
       >>> th.risk.round(4), th.threshold[0].round(6)   # E1: 0.6989, 0.5250; c = 0.124103
     """
-    rules = validate_rules(rule)
-    check_choice("retrain", retrain, RETRAIN)
+    models.require_x64("pruned_risk")
+    rules = models.check_rules(rule)
+    check_choice("retrain", retrain, models.RETRAIN)
     if retrain == "same":
         raise ValueError(SAME_DATA_MESSAGE)
     p, n, ridge = task.grid_axes(p, n, ridge)
@@ -292,50 +285,91 @@ def pruned_risk(task: LinearTask, p, keep, rule=RULES, n=None, ridge=None, *,
     size, padded = _grid.pad(flat)
     out = _pruned_grid(task, jnp.asarray(padded["p"]), jnp.asarray(padded["keep"], jnp.float64),
                        jnp.asarray(padded["n"], jnp.float64), jnp.asarray(padded["ridge"]),
-                       None if support is None else jnp.asarray(mask), rules=rules)
+                       None if support is None else jnp.asarray(mask), rules=rules,
+                       noiseless=float(task.noise) == 0.0)
     if not keep_probabilities:
         out.pop("keep_prob")
     res = _grid.unpad(out, size, shape)
-    if throw and np.any(res["status"] == Status.NOT_CONVERGED):
-        raise SolverError("pruned_risk: a fixed point or threshold did not converge at "
-                          f"{int(np.sum(res['status'] == Status.NOT_CONVERGED))} point(s); "
-                          "pass throw=False to inspect the status")
+    if throw:
+        raise_if_failed(res["status"], "pruned_risk (fixed point or threshold)")
     small = train_small_risk(task, keep=flat["keep"].reshape(shape), n=flat["n"].reshape(shape),
-                             support=support)
+                             support=support, throw=False)
     if retrain == "fresh":
         res["risk"] = res["retrain_exact"]
     status_dense = res.pop("status_dense")
     del status_dense
     return PrunedRiskCurve(p=flat["p"].reshape(shape), keep=flat["keep"].reshape(shape),
                            n=flat["n"].reshape(shape), ridge=flat["ridge"].reshape(shape),
-                           rules=rules, train_small_exact=small[0], train_small_asymptotic=small[1],
+                           rules=rules, train_small_exact=small.exact,
+                           train_small_asymptotic=small.asymptotic,
                            **res)
 
 
-def train_small_risk(task: LinearTask, keep, n=None, support=None) -> tuple[np.ndarray, np.ndarray]:
-    """Risk of OLS trained directly on a fixed support of size ``keep``: exact
-    ``sigma_S^2 (n-1)/(n-s-1)`` and asymptotic ``sigma_S^2/(1 - s/n)`` (host-side, float64).
+@dataclasses.dataclass(frozen=True)
+class TrainSmallRisk:
+    """Risk of OLS trained directly on a fixed support of size ``keep`` (NumPy, grid shape).
 
-    The default support is the ``keep`` largest ``lambda_i beta_i^2`` of the whole pool (ties
-    broken by pool order).  Values are ``inf`` where ``keep >= n - 1`` (exact) or
-    ``keep >= n`` (asymptotic).
+    ``exact``: ``sigma_S^2 (n-1)/(n-s-1)``; ``asymptotic``: ``sigma_S^2 / (1 - s/n)``;
+    ``status`` (of the exact form): CONVERGED for ``s < n - 1``; DIVERGED for ``s = n - 1``
+    (the expected risk is infinite: ``E (X_S^T X_S)^{-1}`` exists only for ``n > s + 1``);
+    INVALID for ``s >= n`` (least squares on ``s >= n`` features has no unique solution;
+    values NaN, except the asymptotic form's ``inf`` at ``s = n``).  ``value`` is ``exact``.
     """
+
+    keep: np.ndarray
+    n: np.ndarray
+    exact: np.ndarray
+    asymptotic: np.ndarray
+    status: np.ndarray
+
+    @property
+    def value(self) -> np.ndarray:
+        return self.exact
+
+
+def train_small_risk(task: LinearTask, keep, n=None, support=None, *,
+                     throw: bool = True) -> TrainSmallRisk:
+    """Risk of OLS trained directly on a fixed support of size ``keep`` (host-side, float64).
+
+    Theory note ``linear.md`` section 4: ``sigma_S^2 = sigma^2 + sum_{i not in S} lambda_i
+    beta_i^2`` over the whole pool.  The default support is :func:`models.train_small_support`:
+    the ``keep`` largest ``lambda_i beta_i^2`` of the WHOLE pool, wherever they sit (it does
+    not depend on ``p``; the oracle pruning rule, by contrast, picks among the first ``p``).
+    ``support``: a user support (indices) of size ``keep`` instead.
+
+    Returns :class:`TrainSmallRisk`; raises :class:`SolverError` with ``throw=True`` where
+    ``keep >= n`` (INVALID).
+
+    Example:
+      >>> asy.train_small_risk(models.LinearTask.isotropic(pool=200, n=100, noise=0.5,
+      ...                                                  support=10), keep=10).exact  # 0.2781
+    """
+    models.require_x64("train_small_risk")
     n = task.n if n is None else n
     keep = check_int_range("keep", keep, 1, task.pool_size)
     n = check_int_range("n", n, 1)
     keep, n = np.broadcast_arrays(keep, n)
     lam, beta = np.asarray(task.eigenvalues), np.asarray(task.signal)
     contrib = lam * beta**2
-    order = np.argsort(-contrib, kind="stable")
-    total = contrib.sum()
     if support is not None:
-        sup = np.asarray(support, dtype=int)
-        kept = np.full(keep.shape, contrib[sup].sum())
+        sup = check_int_range("support", np.ravel(support), 0, task.pool_size - 1)
+        if np.unique(sup).size != sup.size or np.any(keep != sup.size):
+            raise InputError(f"support: {sup.size} indices ({np.unique(sup).size} distinct) for "
+                             f"keep = {np.unique(keep).tolist()}; allowed: exactly keep "
+                             "distinct indices")
+        supports = {int(sup.size): sup}
     else:
-        csum = np.concatenate([[0.0], np.cumsum(contrib[order])])
-        kept = csum[keep]
-    sigma_s2 = float(task.noise) ** 2 + np.maximum(total - kept, 0.0)
-    with np.errstate(divide="ignore"):
-        exact = np.where(keep < n - 1, sigma_s2 * (n - 1) / np.maximum(n - keep - 1, 1), np.inf)
-        asym = np.where(keep < n, sigma_s2 / np.maximum(1 - keep / n, 1e-300), np.inf)
-    return exact, asym
+        supports = {int(k): models.train_small_support(lam, beta, int(k)) for k in np.unique(keep)}
+    # sum over the complement directly (no cancellation in total - kept)
+    left_out = {k: float(np.sum(np.delete(contrib, s))) for k, s in supports.items()}
+    sigma_s2 = float(task.noise) ** 2 + np.vectorize(left_out.__getitem__, otypes=[float])(keep)
+    kf, nf = keep.astype(np.float64), n.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exact = np.where(keep < n - 1, sigma_s2 * (nf - 1) / (nf - kf - 1),
+                         np.where(keep == n - 1, np.inf, np.nan))
+        asym = np.where(keep < n, sigma_s2 / (1 - kf / nf), np.where(keep == n, np.inf, np.nan))
+    status = np.where(keep < n - 1, Status.CONVERGED,
+                      np.where(keep == n - 1, Status.DIVERGED, Status.INVALID)).astype(np.int32)
+    if throw:
+        raise_if_failed(status, "train_small_risk (keep >= n)")
+    return TrainSmallRisk(keep=keep, n=n, exact=exact, asymptotic=asym, status=status)

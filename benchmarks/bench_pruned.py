@@ -126,7 +126,7 @@ def run_case(task, ps, keep, ridge, repeats, baseline_repeats, info):
     K = lam.shape[0]
 
     # --- JAX, public API
-    # throw=False: points whose threshold bisection hits its step limit are reported (their
+    # throw=False: points whose threshold solve hits its step limit are reported (their
     # count is recorded) and left out of the agreement check instead of aborting the run.
     call = lambda: asy.pruned_risk(task, p=ps, keep=keep, rule=RULES, ridge=ridge,  # noqa: E731
                                    throw=False)

@@ -109,7 +109,7 @@ def main(argv=None) -> int:
             for g, (_, a, s) in enumerate(CONFIGS) for k in range(args.seeds)
             for i in range(widths[-1])]
     write_csv(out + "column_norms.csv", rows, parameters=params)
-    theory = {a: [asy.stable_mce_pruned_fraction(a, n, args.eps2) for n in args.iid_sizes]
+    theory = {a: [asy.stable_mce_pruned_fraction(a, n, args.eps2).value for n in args.iid_sizes]
               for a in (1.5, 1.75, 2.0)}
     rows = [{"alpha": a, "n": n, "theory_median": theory[a][i],
              "sim_median": float(np.median(iid[n]["mce_pruned_fraction"][j])),
@@ -128,7 +128,7 @@ def main(argv=None) -> int:
         dodge = 1 + 0.025 * (g - 1.5)  # small horizontal offsets so overlapping curves stay visible
         ax[0].errorbar(np.asarray(widths) * dodge, pf.mean(1), yerr=se(pf), color=COLORS[g], marker=MARKERS[g],
                        ms=4, capsize=3, label=label)
-    ax[0].axhline(asy.gaussian_mce_pruned_fraction(cfgs[0].task.d, args.eps2), color="k", ls=":",
+    ax[0].axhline(asy.gaussian_mce_pruned_fraction(cfgs[0].task.d, args.eps2).value, color="k", ls=":",
                   lw=1, label=r"Gaussian columns, $n\to\infty$")
     ax[0].set(xscale="log", xlabel="width $n$", ylabel=r"mce pruned fraction ($\epsilon^2=%g$)" % args.eps2,
               title="(a) compressibility vs width (points offset)")

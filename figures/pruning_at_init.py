@@ -161,9 +161,9 @@ def main(argv=None) -> int:
         print(f"p sweep ({sig} signal, {seeds} seeds): {time.time() - t0:.1f} s", flush=True)
     sparse, dense = runs["sparse"], runs["dense"]
     task = PatchTask.create(**SMALL)
-    th = asy.pruning_theory(task, sparse.p, C_q=args.C_q, c=args.c)
+    th = asy.pruning_theory(task, sparse.p, C_q=args.C_q, c=args.c, throw=False)
     p_fine = np.linspace(0, 0.995, 400)
-    floor_fine = asy.error_floor(SMALL["m"], p_fine)
+    floor_fine = asy.error_floor(SMALL["m"], p_fine).value
     params = {**SMALL, **TRAIN, "seeds": seeds, "seed": args.seed, "n_test": n_test,
               "C_q": args.C_q, "c": args.c, "p_grid": list(p_grid), "record_steps": rec.tolist()}
     rows = [{"signal": s, **r} for s in ("sparse", "dense") for r in runs[s].rows()]

@@ -60,7 +60,7 @@ def fit_C_q(mu_grid, p_grid, mean, p_max: float, threshold: float = 0.25) -> flo
     mu, p = np.meshgrid(np.asarray(mu_grid), np.asarray(p_grid), indexing="ij")
     use = p <= p_max
     benign = mean < threshold
-    cost = np.array([np.sum(((p >= asy.p_min(n, d, mu, s, q, C_q=C)) != benign)[use]) for C in grid])
+    cost = np.array([np.sum(((p >= asy.p_min(n, d, mu, s, q, C_q=C).value) != benign)[use]) for C in grid])
     best = grid[cost == cost.min()]
     return float(np.sqrt(best[0] * best[-1]))
 
@@ -81,12 +81,12 @@ def draw(mu_grid, p_grid, res, C_q: float, c: float):
     cb = fig.colorbar(mesh, ax=ax)
     cb.set_label("test error (mean over seeds)")
     mu_f = np.linspace(edges(mu)[0], edges(mu)[-1], 400)
-    pmax = float(asy.over_pruning_onset(m, c=c))
-    pmin = asy.p_min(n, d, mu_f, SMALL["sigma_p"], q, C_q=C_q)
+    pmax = float(asy.over_pruning_onset(m, c=c).value)
+    pmin = asy.p_min(n, d, mu_f, SMALL["sigma_p"], q, C_q=C_q).value
     ax.plot(mu_f, np.where(pmin >= 0, pmin, np.nan), color="k", lw=1.6, ls=":",
             label=rf"$p_{{\min}}$: $n\,\mathrm{{SNR}}_p^{{q}} = C_q$, $C_q={C_q:g}$ (default)")
     fitted = fit_C_q(mu_grid, p_grid, res["mean"], pmax)
-    pfit = asy.p_min(n, d, mu_f, SMALL["sigma_p"], q, C_q=fitted)
+    pfit = asy.p_min(n, d, mu_f, SMALL["sigma_p"], q, C_q=fitted).value
     ax.plot(mu_f, np.where(pfit >= 0, pfit, np.nan), color="k", lw=2.2, ls="-",
             label=rf"$p_{{\min}}$ with $C_q={fitted:.2g}$ fitted to this map (error $<1/4$)")
     ax.axhline(pmax, color="k", lw=2.2, ls="--",
@@ -101,7 +101,7 @@ def draw(mu_grid, p_grid, res, C_q: float, c: float):
     ax.set_title(rf"Random pruning at init: $n={n}$, $d={d}$, $m={m}$, $q={q:g}$", fontsize=11)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8.5,
               frameon=False)
-    ax.text(0.98, 0.5 * (pmax + max(0.0, float(asy.p_min(n, d, mu[-1], 1.0, q, C_q=fitted)))),
+    ax.text(0.98, 0.5 * (pmax + max(0.0, float(asy.p_min(n, d, mu[-1], 1.0, q, C_q=fitted).value))),
             "benign band", transform=ax.get_yaxis_transform(), ha="right", va="center",
             fontsize=9, color="k", bbox=dict(fc="white", alpha=0.7, lw=0))
     fig.fitted_C_q = fitted
@@ -124,11 +124,11 @@ def main(argv=None) -> int:
               "C_q": args.C_q, "c": args.c, "mu_grid": list(mu_grid), "p_grid": list(p_grid)}
     rows = []
     for i, mu in enumerate(mu_grid):
-        pm = float(asy.p_min(SMALL["n"], SMALL["d"], mu, SMALL["sigma_p"], SMALL["q"], C_q=args.C_q))
+        pm = float(asy.p_min(SMALL["n"], SMALL["d"], mu, SMALL["sigma_p"], SMALL["q"], C_q=args.C_q).value)
         for j, p in enumerate(p_grid):
             rows.append({"mu_norm": mu, "p": p, "test_error": res["mean"][i, j],
                          "test_error_se": res["se"][i, j], "train_error": res["train"][i, j],
-                         "p_min": pm, "p_max": float(asy.over_pruning_onset(SMALL["m"], c=args.c))})
+                         "p_min": pm, "p_max": float(asy.over_pruning_onset(SMALL["m"], c=args.c).value)})
     write_csv(out / "phase.csv", rows, parameters=params)
     fig = draw(mu_grid, p_grid, res, args.C_q, args.c)
     save_figure(fig, out / "phase.png", parameters={**params, "C_q_fitted": fig.fitted_C_q})

@@ -45,7 +45,7 @@ def test_gaussian_noise_control_does_not_compress(small_run):
     # column limit P(chi_10 <= r) = 0.2109 (note: "about .21 at every width"), allowance 0.02
     # for the trained part of the weights; far below the alpha = 1.75 fraction (paired seeds).
     pf = small_run["mce_pruned_fraction"]
-    assert abs(pf[1].mean() - asy.gaussian_mce_pruned_fraction(10, 0.1)) < 4 * _se(pf[1]) + 0.02
+    assert abs(pf[1].mean() - asy.gaussian_mce_pruned_fraction(10, 0.1).value) < 4 * _se(pf[1]) + 0.02
     assert pf[2].mean() - pf[1].mean() > 4 * _se(pf[2] - pf[1])
 
 

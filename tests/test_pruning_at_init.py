@@ -87,9 +87,9 @@ def test_init_scale():
 # ----------------------------------------------------------------------------- theory
 def test_p_min_is_benign_boundary():
     n, d, q, mu = 20, 1000, 3.0, np.array([4.0, 6.0, 8.0, 10.0])
-    pm = asy.p_min(n, d, mu, 1.0, q, C_q=2.0)
+    pm = asy.p_min(n, d, mu, 1.0, q, C_q=2.0).value
     # closed form: n SNR_p^q = C_q exactly at p = p_min
-    margin = np.array([asy.benign_margin(n, d, m_, p_, 1.0, q, C_q=2.0) for m_, p_ in zip(mu, pm)])
+    margin = np.array([asy.benign_margin(n, d, m_, p_, 1.0, q, C_q=2.0).value for m_, p_ in zip(mu, pm)])
     np.testing.assert_allclose(margin, 1.0, rtol=1e-12)
     assert np.all(np.diff(pm) < 0)                         # stronger signal, smaller p_min
     np.testing.assert_allclose(asy.p_min(20, 1000, 12.0, 1.0, 3.0),
@@ -98,10 +98,10 @@ def test_p_min_is_benign_boundary():
 
 def test_effective_snr_and_bound():
     p = np.array([0.0, 0.5, 0.75, 0.96])
-    snr = asy.effective_snr(12.0, 1.0, 1000, p)
+    snr = asy.effective_snr(12.0, 1.0, 1000, p).value
     np.testing.assert_allclose(snr, 12.0 / np.sqrt((1 - p) * 1000), rtol=1e-14)
     np.testing.assert_allclose(snr[2] / snr[0], 2.0, rtol=1e-14)  # d_eff / 4 doubles the SNR
-    b = asy.theorem_a_bound(20, 4000, 3.0, p, C=0.5)
+    b = asy.theorem_a_bound(20, 4000, 3.0, p, C=0.5).value
     np.testing.assert_allclose(b, np.exp(-0.5 * 20 * 81 / ((1 - p) * 4000)), rtol=1e-14)
     assert np.all(np.diff(b) < 0)                          # improves as p grows
 
@@ -109,7 +109,7 @@ def test_effective_snr_and_bound():
 def test_binomial_law_and_floor():
     m, p = 10, np.array([0.0, 0.5, 0.85, 0.97])
     k = np.arange(m + 1)[:, None]
-    pmf = asy.signal_connected_pmf(k, m, p)
+    pmf = asy.signal_connected_pmf(k, m, p).value
     np.testing.assert_allclose(pmf.sum(0), 1.0, rtol=1e-12)
     np.testing.assert_allclose((k * pmf).sum(0), m * (1 - p), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(pmf[0], p**m, rtol=1e-12, atol=1e-300)
