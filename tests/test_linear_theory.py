@@ -1,5 +1,6 @@
 """Dense theory: closed forms, worked examples, forms that must agree, gradients, status."""
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -151,13 +152,16 @@ def test_optimal_ridge_isotropic_closed_form():
     assert opt.risk <= grid.min() + 1e-12
 
 
-def test_no_recompilation_across_grid():
+def test_no_recompilation_across_grid(monkeypatch):
+    # one trace of the per-point theory for every grid of one bucket (32 points)
+    _dense._dense_grid.clear_cache()
+    monkeypatch.setattr(_dense, "dense_risk_point", chex.assert_max_traces(_dense.dense_risk_point, n=1))
     task = models.LinearTask.isotropic(pool=300, n=100, noise=0.5)
-    asy.dense_risk(task, p=np.arange(1, 33))
-    before = _dense._dense_grid._cache_size()
-    for shift in range(5):  # same bucket (32 points), different values, n and ridge
-        asy.dense_risk(task, p=np.arange(1, 33) + 7 * shift, n=90 + shift, ridge=0.01 * shift)
-    assert _dense._dense_grid._cache_size() == before
+    try:
+        for shift in range(5):  # same bucket, different values, n and ridge
+            asy.dense_risk(task, p=np.arange(1, 33) + 7 * shift, n=90 + shift, ridge=0.01 * shift)
+    finally:
+        _dense._dense_grid.clear_cache()
 
 
 def test_unconverged_is_reported_not_silent(monkeypatch):
@@ -169,3 +173,58 @@ def test_unconverged_is_reported_not_silent(monkeypatch):
     # p < n needs no solve; the others cannot converge in one Newton step
     assert int(res.status[0]) == asy.Status.CONVERGED
     assert (np.asarray(res.status[1:]) == asy.Status.NOT_CONVERGED).all()
+
+
+def test_dense_risk_throw_false_reports_status(monkeypatch):
+    from asymptotics import _fixed_point
+    monkeypatch.setattr(_fixed_point, "MAX_STEPS", 1)
+    _dense._dense_grid.clear_cache()
+    task = models.LinearTask.isotropic(pool=300, n=100, noise=0.5)
+    try:
+        th = asy.dense_risk(task, p=np.array([50, 200, 300]), throw=False)
+        assert th.status.tolist() == [asy.Status.CONVERGED] + [asy.Status.NOT_CONVERGED] * 2
+        assert np.isnan(th.kappa[1:]).all()
+        with pytest.raises(asy.SolverError, match=r"dense_risk.*2 not_converged"):
+            asy.dense_risk(task, p=np.array([50, 200, 300]))
+    finally:
+        _dense._dense_grid.clear_cache()
+
+
+def test_noiseless_dense_closed_forms():
+    # noise 0, isotropic, ||beta||^2 = 2 on 10 features: p <= n covering the support recovers
+    # beta exactly (risk 0, also at p = n: nothing to amplify, CONVERGED, not DIVERGED);
+    # p > n: Hastie et al. (2019) Thm. 1 with sigma = 0, R = ||beta||^2 (1 - n/p).
+    task = models.LinearTask.isotropic(pool=400, n=100, noise=0.0, support=10, signal_power=2.0)
+    p = np.array([5, 10, 50, 100, 101, 200, 400])
+    th = asy.dense_risk(task, p=p)
+    assert not np.isnan(th.risk).any()
+    # p = 5 < support: the 5 unmodelled features act as noise, sigma_p^2 = 5 * 2/10 = 1,
+    # OLS risk sigma_p^2 / (1 - p/n)
+    expected = np.where(p > 100, 2.0 * (1 - 100 / np.maximum(p, 1)), 0.0)
+    expected[0] = 1.0 / (1 - 5 / 100)
+    np.testing.assert_allclose(th.risk, expected, rtol=1e-10, atol=1e-15)
+    assert th.status.tolist() == [asy.Status.CONVERGED] * 7
+    law = asy.coordinate_law(task, 50)
+    assert law.status == asy.Status.CONVERGED and (law.sd == 0).all()
+    np.testing.assert_allclose(law.mean, np.asarray(task.signal)[:50], rtol=1e-12)
+    assert law.cdf(0.0) == 40 / 50 and law.quantile(0.9)[0] == law.mean[0]
+    assert not np.isnan(law.density(np.array([0.0, 1.0]))).any()
+
+
+def test_coordinate_law_status_at_the_peak():
+    task = models.LinearTask.isotropic(pool=300, n=100, noise=0.5)
+    law = asy.coordinate_law(task, 100, throw=False)
+    assert law.status == asy.Status.INVALID and np.isnan(law.sd).all()
+    with pytest.raises(asy.SolverError, match=r"coordinate_law.*interpolation peak.*1 invalid"):
+        asy.coordinate_law(task, 100)
+
+
+def test_optimal_ridge_status_and_throw():
+    task = models.LinearTask.isotropic(pool=300, n=100, noise=0.5, signal_power=2.0)
+    assert asy.optimal_ridge(task, p=300).status == asy.Status.CONVERGED
+    capped = asy.optimal_ridge(task, p=300, max_steps=1, throw=False)
+    assert capped.status == asy.Status.NOT_CONVERGED and np.isnan(capped.ridge)
+    with pytest.raises(asy.SolverError, match=r"^optimal_ridge: BFGS did not converge"):
+        asy.optimal_ridge(task, p=300, max_steps=1)
+    with pytest.raises(models.InputError, match=r"^init: .*allowed"):
+        asy.optimal_ridge(task, p=300, init=0.0)
