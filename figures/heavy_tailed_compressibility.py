@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     import asymptotics as asy
     from models import NoisySGDTask
     from models._errors import check_int_range
-    from sims._io import save_figure, write_csv
+    from overparam._io import save_figure, write_csv
     from sims.heavy_tailed import DEFAULT_RATIOS, iid_compressibility, train_noisy_sgd
 
     args = _parser().parse_args(argv)
@@ -80,8 +80,8 @@ def main(argv=None) -> int:
     t0 = time.time()
     runs = {}
     for cfg in cfgs:  # one compilation per width (array shapes), grid and seeds vmapped
-        runs[cfg.net.width] = train_noisy_sgd(cfg, alphas, sigmas, seeds=args.seeds,
-                                              seed=args.seed, eps2=args.eps2)
+        runs[cfg.net.width] = train_noisy_sgd(cfg, alphas, sigmas, jax.random.key(args.seed),
+                                              seeds=args.seeds, eps2=args.eps2)
         print(f"width {cfg.net.width}: done ({time.time() - t0:.0f}s)", flush=True)
     big = runs[widths[-1]]
     iid = {n: iid_compressibility(jax.random.key(args.seed + 1), [1.5, 1.75, 2.0], n,

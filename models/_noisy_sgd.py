@@ -17,18 +17,26 @@ row ``i`` is the weight vector ``theta_i`` of unit ``i`` (the note's "column" ``
 Noise-injected SGD: after every SGD step of size ``eta`` on the logistic loss
 ``log(1 + exp(-y f(x)))``, ``Theta <- Theta + sigma eta^(1/alpha) N`` with ``N`` unit-scale
 alpha-stable of one of three types (``NOISE_TYPES``); the output layer gets no noise.
-This module only describes the problem; ``sims.heavy_tailed`` runs it.
+The network is a Flax linen module (parameters ``{"hidden": (n, d), "output": (n,)}``, a
+plain pytree that ``optax`` updates; see ``sims._training`` for why linen).  The mean-field
+time scale and the fixed output layer are not part of the module: they are Optax
+transformations of the training (``sims.heavy_tailed.noisy_sgd``).  This module only
+describes the problem; ``sims.heavy_tailed`` runs it.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax import linen as nn
 from flax import struct
 
 from ._config import MATMUL_PRECISION
 from ._errors import InputError, as_finite_array, check_choice, check_int_range, check_positive
+from ._keys import check_key
 
 #: ``scalar``: one alpha-stable scalar per unit broadcast over its ``d`` weights;
 #: ``iid``: i.i.d. entries; ``rotation``: a rotation-invariant vector per unit.
@@ -60,14 +68,17 @@ class TeacherTask:
 
     @classmethod
     def create(cls, *, d: int = 10, units: int = 4, n_train: int = 1000, n_test: int = 4000,
-               seed: int = 0) -> "TeacherTask":
-        """Teacher directions uniform on the sphere, drawn from ``seed`` (validated)."""
+               key: jax.Array | None = None) -> "TeacherTask":
+        """Teacher directions uniform on the sphere, drawn from the PRNG ``key`` (validated;
+        ``None`` is ``jax.random.key(0)``, the reference teacher).  The directions are drawn
+        in float32 and normalized in float64 on the host, so the teacher does not depend on
+        JAX's 64-bit mode."""
         d = int(check_int_range("d", d, 1))
         units = int(check_int_range("units", units, 1))
         n_train = int(check_int_range("n_train", n_train, 2))
         n_test = int(check_int_range("n_test", n_test, 1))
-        seed = int(check_int_range("seed", seed, 0))
-        w = np.array(jax.random.normal(jax.random.key(seed), (units, d), jnp.float64))
+        key = jax.random.key(0) if key is None else check_key("key", key)
+        w = np.array(jax.random.normal(key, (units, d), jnp.float32), np.float64)
         w /= np.linalg.norm(w, axis=1, keepdims=True)
         signs = np.where(np.arange(units) % 2 == 0, 1.0, -1.0)
         return cls(directions=jnp.asarray(w), signs=jnp.asarray(signs), d=d,
@@ -89,30 +100,63 @@ class TeacherTask:
         return x_tr, lab(g_tr), x_te, lab(g_te)
 
 
-@struct.dataclass
-class OneHiddenLayerNet:
-    """A bias-free one-hidden-layer network; see the module docstring for the two forms.
+def _scaled(law: str, fan: int):
+    """Initializer: ``law`` ``"uniform"`` (``U(-1, 1) / sqrt(fan)``, PyTorch's default for a
+    linear layer of fan-in ``fan``), ``"gaussian"`` (``N(0, 1) / sqrt(fan)``) or
+    ``"rademacher"`` (``+-1``)."""
 
-    Parameters are a dict ``{"hidden": (n, d), "output": (n,)}``.
+    def init(key, shape, dtype=jnp.float32):
+        if law == "uniform":
+            return jax.random.uniform(key, shape, dtype, -1.0, 1.0) / np.sqrt(fan).astype(dtype)
+        if law == "gaussian":
+            return jax.random.normal(key, shape, dtype) / np.sqrt(fan).astype(dtype)
+        return jax.random.rademacher(key, shape, dtype)
+
+    return init
+
+
+class OneHiddenLayerNet(nn.Module):
+    """A bias-free one-hidden-layer network (Flax linen); see the module docstring.
+
+    Parameters ``{"hidden": (n, d), "output": (n,)}`` (row ``i`` of ``hidden`` is unit
+    ``i``'s weight vector ``theta_i``), of dtype ``param_dtype``:
+
+    * ``form="relu"``: ``f(x) = sum_i b_i act(<theta_i, x>)``; ``init_law="uniform"``:
+      ``theta_i`` entries ``U(-1/sqrt(d), 1/sqrt(d))``, ``b_i ~ U(-1/sqrt(n), 1/sqrt(n))``
+      (PyTorch's default); ``"gaussian"``: ``N(0, 1/d)`` and ``N(0, 1/n)``.
+    * ``form="mean-field"``: ``f(x) = (1/n) sum_i b_i act(<theta_i, x>)`` with ``b_i = +-1``
+      (Rademacher); the ``b_i`` stay fixed in training (an Optax freeze, not the module).
+
+    ``__call__(x, unit_mask=None)`` gives the logits for ``x`` of shape ``(B, d)``;
+    ``unit_mask`` (``(n,)``, 0/1) removes pruned units.  Matmuls use ``MATMUL_PRECISION``.
+    Linen (not NNX) because its parameters are a plain pytree (see ``sims._training``).
+
+    Example:
+      >>> net = OneHiddenLayerNet.create(width=500)
+      >>> params = net.init(jax.random.key(0), jnp.zeros((1, 10)))["params"]
+      >>> params["hidden"].shape, params["hidden"].dtype
+      ((500, 10), dtype('float32'))
     """
 
-    width: int = struct.field(pytree_node=False)
-    input_dim: int = struct.field(pytree_node=False)
-    form: str = struct.field(pytree_node=False, default="relu")
-    activation: str = struct.field(pytree_node=False, default="relu")
-    init_law: str = struct.field(pytree_node=False, default="uniform")
+    width: int
+    form: str = "relu"
+    activation: str = "relu"
+    init_law: str = "uniform"
+    param_dtype: Any = jnp.float32
 
     @classmethod
-    def create(cls, *, width: int, input_dim: int, form: str = "relu",
-               activation: str = "relu", init: str = "uniform") -> "OneHiddenLayerNet":
+    def create(cls, *, width: int, form: str = "relu", activation: str = "relu",
+               init: str = "uniform", param_dtype=jnp.float32) -> "OneHiddenLayerNet":
+        """Validated constructor."""
         return cls(width=int(check_int_range("width", width, 1)),
-                   input_dim=int(check_int_range("input_dim", input_dim, 1)),
                    form=check_choice("form", form, FORMS),
                    activation=check_choice("activation", activation, ACTIVATIONS),
-                   init_law=check_choice("init", init, INITS))
+                   init_law=check_choice("init", init, INITS),
+                   param_dtype=jnp.dtype(param_dtype))
 
     @property
     def trains_output(self) -> bool:
+        """The relu form trains both layers; the mean-field form keeps ``b`` fixed."""
         return self.form == "relu"
 
     @property
@@ -120,28 +164,19 @@ class OneHiddenLayerNet:
         """``n`` for the mean-field time scale, 1 otherwise."""
         return float(self.width) if self.form == "mean-field" else 1.0
 
-    def init(self, key: jax.Array, dtype=jnp.float32) -> dict:
-        kh, ko = jax.random.split(key)
-        shape, d, n = (self.width, self.input_dim), self.input_dim, self.width
-        if self.init_law == "uniform":
-            hidden = jax.random.uniform(kh, shape, dtype, -1.0, 1.0) / np.sqrt(d)
-        else:
-            hidden = jax.random.normal(kh, shape, dtype) / np.sqrt(d)
-        if self.form == "relu":
-            out = (jax.random.uniform(ko, (n,), dtype, -1.0, 1.0) if self.init_law == "uniform"
-                   else jax.random.normal(ko, (n,), dtype)) / np.sqrt(n)
-        else:
-            out = jax.random.rademacher(ko, (self.width,), dtype)
-        return {"hidden": hidden, "output": out}
-
-    def apply(self, params: dict, x: jax.Array, unit_mask: jax.Array | None = None) -> jax.Array:
-        """Logits ``f(x)`` for a batch ``x`` of shape ``(B, d)``; ``unit_mask`` (``(n,)``, 0/1)
-        removes pruned units."""
+    @nn.compact
+    def __call__(self, x: jax.Array, unit_mask: jax.Array | None = None) -> jax.Array:
+        n, d = self.width, x.shape[-1]
+        hidden = self.param("hidden", _scaled(self.init_law, d), (n, d), self.param_dtype)
+        out_law = self.init_law if self.form == "relu" else "rademacher"
+        b = self.param("output", _scaled(out_law, n), (n,), self.param_dtype)
         act = jax.nn.relu if self.activation == "relu" else jnp.tanh
-        h = act(jnp.einsum("bd,nd->bn", x, params["hidden"], precision=MATMUL_PRECISION))
-        b = params["output"] if unit_mask is None else params["output"] * unit_mask
+        h = act(jnp.einsum("bd,nd->bn", x.astype(hidden.dtype), hidden,
+                           precision=MATMUL_PRECISION))
+        if unit_mask is not None:
+            b = b * unit_mask
         f = jnp.einsum("bn,n->b", h, b, precision=MATMUL_PRECISION)
-        return f / self.width if self.form == "mean-field" else f
+        return f / n if self.form == "mean-field" else f
 
 
 @struct.dataclass
@@ -157,7 +192,7 @@ class NoisySGDTask:
     """
 
     task: TeacherTask
-    net: OneHiddenLayerNet
+    net: OneHiddenLayerNet = struct.field(pytree_node=False)
     steps: int = struct.field(pytree_node=False)
     batch: int = struct.field(pytree_node=False)
     eta: float = struct.field(pytree_node=False)
@@ -168,17 +203,23 @@ class NoisySGDTask:
                steps: int = 5000, batch: int = 100, eta: float = 0.01,
                noise_type: str = "rotation", form: str = "relu", activation: str = "relu",
                init: str = "uniform", teacher_units: int = 4,
-               teacher_seed: int = 0) -> "NoisySGDTask":
-        """Validated constructor; defaults are the note's reference experiment."""
+               teacher_key: jax.Array | None = None) -> "NoisySGDTask":
+        """Validated constructor; defaults are the note's reference experiment
+        (``teacher_key=None`` is ``jax.random.key(0)``, see :meth:`TeacherTask.create`)."""
         task = TeacherTask.create(d=d, units=teacher_units, n_train=n_train, n_test=n_test,
-                                  seed=teacher_seed)
-        net = OneHiddenLayerNet.create(width=width, input_dim=d, form=form, activation=activation,
-                                       init=init)
+                                  key=teacher_key)
+        net = OneHiddenLayerNet.create(width=width, form=form, activation=activation, init=init)
         steps = int(check_int_range("steps", steps, 1))
         batch = int(check_int_range("batch", batch, 1, n_train))
         eta = float(check_positive("eta", eta))
         return cls(task=task, net=net, steps=steps, batch=batch, eta=eta,
                    noise_type=check_choice("noise_type", noise_type, NOISE_TYPES))
+
+    def init_params(self, key: jax.Array, dtype=jnp.float32) -> dict:
+        """Initial parameters ``{"hidden": (n, d), "output": (n,)}`` of the student in
+        ``dtype`` (``self.net.init`` on a dummy batch)."""
+        net = self.net.clone(param_dtype=jnp.dtype(dtype))
+        return net.init(key, jnp.zeros((1, self.task.d), dtype))["params"]
 
     def describe(self) -> dict:
         return {"width": self.net.width, "d": self.task.d, "n_train": self.task.n_train,

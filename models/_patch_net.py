@@ -24,6 +24,8 @@ pruning fraction ``p`` is kept at every smaller fraction, so masks are nested ac
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -163,9 +165,20 @@ def nested_masks(key: jax.Array, shape, p) -> jax.Array:
     return masks_from_uniforms(jax.random.uniform(key, shape, jnp.float64), p)
 
 
-def init_patch_params(task: PatchTask, key: jax.Array, dtype=jnp.float64) -> jax.Array:
-    """First-layer weights ``W[j, r, :] ~ N(0, sigma_0^2 I_d)``, shape ``(2, m, d)``."""
-    return task.sigma_0.astype(dtype) * jax.random.normal(key, (2, task.m, task.d), dtype)
+def _wide_float():
+    """The widest float JAX has now: float64 under the 64-bit mode, else float32."""
+    return jax.dtypes.canonicalize_dtype(jnp.float64)
+
+
+def patch_init(sigma_0):
+    """Initializer ``W ~ N(0, sigma_0^2)``; drawn in the widest float, then cast, so float32
+    and float64 networks built from one key share every random number."""
+
+    def init(key, shape, dtype=jnp.float32):
+        wide = _wide_float()
+        return (jnp.asarray(sigma_0, wide) * jax.random.normal(key, shape, wide)).astype(dtype)
+
+    return init
 
 
 def activation(z: jax.Array, q: float) -> jax.Array:
@@ -174,38 +187,65 @@ def activation(z: jax.Array, q: float) -> jax.Array:
     return r ** int(q) if float(q).is_integer() else r ** q
 
 
-def patch_net_apply(params: jax.Array, mask: jax.Array, x: jax.Array, q: float) -> jax.Array:
-    """Network output ``f(W, x) = F_{+1}(x) - F_{-1}(x)`` for ``x`` of shape ``(..., 2, d)``.
-
-    ``F_j(x) = (1/m) sum_r sum_k max(0, <W[j,r] * M[j,r], x_k>)^q``; returns shape ``(...)``.
-    """
-    w = params * mask
-    z = jnp.einsum("...kd,jrd->...jrk", x, w, precision=MATMUL_PRECISION)
-    per_class = activation(z, q).sum(axis=-1).mean(axis=-1)  # (..., 2)
-    return per_class[..., 0] - per_class[..., 1]
-
-
 class PatchNet(nn.Module):
-    """Flax version of :func:`patch_net_apply` (same parameter layout ``W: (2, m, d)``).
+    """The two-layer patch network, trained by ``sims.pruning_at_init`` (Flax linen).
 
-    ``PatchNet(m, q, sigma_0).apply({"params": {"W": W}}, x, mask)`` equals
-    ``patch_net_apply(W, mask, x, q)``.
+    ``f(W, x) = F_{+1}(x) - F_{-1}(x)``,
+    ``F_j(x) = (1/m) sum_r sum_k max(0, <W[j,r] * M[j,r], x_k>)^q``, with the single
+    parameter ``W`` of shape ``(2, m, d)`` (class ``j = 0`` is ``+1``), initialized
+    ``N(0, sigma_0^2)`` (:func:`patch_init`); the second layer is fixed.  ``x`` has shape
+    ``(..., 2, d)``; the output has shape ``(...)``.  Linen (not NNX) because its parameters
+    are a plain pytree that ``optax``, ``lax.scan`` and ``vmap`` handle directly (see
+    ``sims._training``).
+
+    Training keeps the pruned weights of ``W`` at exactly zero (``sims._training``), so the
+    optional ``mask`` (``W * mask``) is only needed to evaluate unmasked weights.
+
+    Attributes:
+      m: neurons per class.
+      q: activation power (static).
+      sigma_0: initialization scale (may be a traced scalar).
+      param_dtype: dtype of ``W`` and of the arithmetic (JAX dtype; ``jnp.float32`` default).
+
+    Example:
+      >>> net = patch_net(PatchTask.create(n=20, d=1000, m=10, mu_norm=12.0))
+      >>> params = net.init(jax.random.key(0), jnp.zeros((2, 1000)))["params"]   # {"W": ...}
     """
 
     m: int
     q: float = 3.0
-    sigma_0: float = 0.01
+    sigma_0: Any = 0.01
+    param_dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x: jax.Array, mask: jax.Array | None = None) -> jax.Array:
         d = x.shape[-1]
-        w = self.param("W", nn.initializers.normal(stddev=self.sigma_0), (2, self.m, d),
-                       x.dtype)
+        w = self.param("W", patch_init(self.sigma_0), (2, self.m, d), self.param_dtype)
         if mask is not None:
             w = w * mask
-        z = jnp.einsum("...kd,jrd->...jrk", x, w, precision=MATMUL_PRECISION)
-        out = activation(z, self.q).sum(axis=-1).mean(axis=-1)
+        z = jnp.einsum("...kd,jrd->...jrk", x.astype(w.dtype), w, precision=MATMUL_PRECISION)
+        out = activation(z, self.q).sum(axis=-1).mean(axis=-1)  # (..., 2)
         return out[..., 0] - out[..., 1]
+
+
+def patch_net(task: PatchTask, param_dtype=jnp.float32) -> PatchNet:
+    """The :class:`PatchNet` of ``task`` (``m``, ``q``, ``sigma_0``) with ``param_dtype``."""
+    return PatchNet(m=task.m, q=task.q, sigma_0=task.sigma_0, param_dtype=param_dtype)
+
+
+def init_patch_params(task: PatchTask, key: jax.Array, dtype=jnp.float64) -> jax.Array:
+    """First-layer weights ``W[j, r, :] ~ N(0, sigma_0^2 I_d)``, shape ``(2, m, d)``: the
+    initializer of :class:`PatchNet` applied to ``key`` itself.  (``PatchNet.init`` draws
+    from the same law with linen's per-parameter key derived from ``key``; the simulation
+    uses this function so that its random numbers do not depend on linen's key derivation.)"""
+    return patch_init(task.sigma_0)(key, (2, task.m, task.d), dtype)
+
+
+def patch_net_apply(params: jax.Array, mask: jax.Array, x: jax.Array, q: float) -> jax.Array:
+    """``PatchNet.apply`` for a bare weight array ``W`` of shape ``(2, m, d)``: the output
+    ``f(W * M, x)`` for ``x`` of shape ``(..., 2, d)``, shape ``(...)``."""
+    net = PatchNet(m=params.shape[1], q=q, param_dtype=params.dtype)
+    return net.apply({"params": {"W": params}}, x, mask)
 
 
 def signal_connected(mask: jax.Array, direction: jax.Array) -> jax.Array:

@@ -1,21 +1,20 @@
 """Noise-injected SGD on the note's teacher task (sims.heavy_tailed): compressibility claims,
-invariants, CLI and bad inputs.
+invariants, the Optax chain of Algorithm 1, the linen network and bad inputs.
 
 Small size used by the default test: width 1000 (note: 2000) and the note's continuous time
 horizon eta T = 50 in T = 1000 steps of eta = 0.05 (note: 5000 steps of 0.01), 4 seeds with
 common random numbers.  The accumulated noise scale sigma (eta T)^(1/alpha) is the note's."""
 
-import json
-
 import jax
+import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import asymptotics as asy
-import models
-from models import InputError, NoisySGDTask
-from sims import _io
+from models import InputError, NoisySGDTask, OneHiddenLayerNet, TeacherTask
 from sims import heavy_tailed as ht
+from sims._noise import stable_noise_sample
 
 CONFIGS = ([2.0, 2.0, 1.75], [0.0, 0.03, 0.03])  # no noise, Gaussian control, alpha = 1.75
 
@@ -23,7 +22,7 @@ CONFIGS = ([2.0, 2.0, 1.75], [0.0, 0.03, 0.03])  # no noise, Gaussian control, a
 @pytest.fixture(scope="module")
 def small_run():
     cfg = NoisySGDTask.create(width=1000, steps=1000, eta=0.05)
-    return ht.train_noisy_sgd(cfg, *CONFIGS, seeds=4, seed=0)
+    return ht.train_noisy_sgd(cfg, *CONFIGS, jax.random.key(0), seeds=4)
 
 
 def _se(v):
@@ -70,81 +69,127 @@ TINY = dict(width=32, steps=20, n_train=100, n_test=100, batch=10)
 
 def test_sigma_zero_ignores_alpha():
     cfg = NoisySGDTask.create(**TINY)
-    r = ht.train_noisy_sgd(cfg, [1.5, 2.0], [0.0, 0.0], seeds=2)
+    r = ht.train_noisy_sgd(cfg, [1.5, 2.0], [0.0, 0.0], jax.random.key(1), seeds=2)
     np.testing.assert_array_equal(r["column_norms"][0], r["column_norms"][1])
     assert not np.array_equal(r["column_norms"][0, 0], r["column_norms"][0, 1])  # seeds differ
 
 
 def test_mean_field_form_with_iid_noise_runs():
     mf = NoisySGDTask.create(**TINY, form="mean-field", activation="tanh", noise_type="iid")
-    r = ht.train_noisy_sgd(mf, [1.75, 2.0], [0.05, 0.0], seeds=2)
+    r = ht.train_noisy_sgd(mf, [1.75, 2.0], [0.05, 0.0], jax.random.key(2), seeds=2)
     assert bool(np.all(r["finite"])) and r["column_norms"].shape == (2, 2, 32)
     # the uniform (PyTorch-default) initialisation of the relu form, and the mean-field second
     # layer fixed at +-1
-    q = NoisySGDTask.create(**TINY).net.init(jax.random.key(0))
+    q = NoisySGDTask.create(**TINY).init_params(jax.random.key(0))
     assert np.abs(np.asarray(q["hidden"])).max() <= 1 / np.sqrt(10)
-    p = mf.net.init(jax.random.key(0))
+    assert np.abs(np.asarray(q["output"])).max() <= 1 / np.sqrt(32)
+    p = mf.init_params(jax.random.key(0))
     assert set(np.unique(np.asarray(p["output"]))) <= {-1.0, 1.0}
+
+
+@pytest.mark.parametrize("law,dtype", [("uniform", jnp.float32), ("gaussian", jnp.float64)])
+def test_linen_network_init_laws_and_forms(law, dtype):
+    """Variances of the init laws (4 s.e. of a sample variance), explicit parameter dtypes,
+    and the two forms of the output on one batch."""
+    n, d = 4000, 10
+    net = OneHiddenLayerNet.create(width=n, init=law, param_dtype=dtype)
+    x = jax.random.normal(jax.random.key(1), (5, d), dtype)
+    params = net.init(jax.random.key(0), x)["params"]
+    h, b = (np.asarray(params[k], np.float64) for k in ("hidden", "output"))
+    assert params["hidden"].dtype == dtype and params["output"].dtype == dtype
+    unit_var = 1 / 3 if law == "uniform" else 1.0          # U(-1, 1) or N(0, 1), then / sqrt(fan)
+    kurt = 1.8 if law == "uniform" else 3.0
+    for v, fan in ((h, d), (b, n)):
+        se = unit_var / fan * np.sqrt((kurt - 1) / v.size)
+        assert abs(v.var() - unit_var / fan) < 4 * se
+    relu = np.maximum(np.asarray(x, np.float64) @ h.T, 0)
+    np.testing.assert_allclose(net.apply({"params": params}, x), relu @ b, rtol=1e-5)
+    mf = OneHiddenLayerNet.create(width=n, form="mean-field", activation="tanh", param_dtype=dtype)
+    pm = mf.init(jax.random.key(0), x)["params"]
+    expected = np.tanh(np.asarray(x, np.float64) @ np.asarray(pm["hidden"], np.float64).T) \
+        @ np.asarray(pm["output"], np.float64) / n
+    np.testing.assert_allclose(mf.apply({"params": pm}, x), expected, rtol=1e-4, atol=1e-7)
+
+
+def test_mean_field_optimizer_scales_hidden_and_freezes_output():
+    """One step of the mean-field chain: hidden moves by -eta n grad (+ no noise at sigma = 0),
+    the output layer does not move at all."""
+    cfg = NoisySGDTask.create(**TINY, form="mean-field")
+    params = cfg.init_params(jax.random.key(0))
+    grads = jax.tree.map(jnp.ones_like, params)
+    tx = ht.noisy_sgd(cfg, 1.5, 0.0, jax.random.key(1))
+    up, _ = tx.update(grads, tx.init(params), params)
+    np.testing.assert_allclose(up["hidden"], -cfg.eta * 32 * np.ones((32, 10)), rtol=1e-6)
+    np.testing.assert_array_equal(np.asarray(up["output"]), 0.0)
+    relu = NoisySGDTask.create(**TINY)
+    tx = ht.noisy_sgd(relu, 1.5, 0.5, jax.random.key(1))
+    up, _ = tx.update(grads, tx.init(params), params)
+    np.testing.assert_allclose(up["output"], -relu.eta * np.ones(32), rtol=1e-6)  # no noise
+    assert np.all(np.asarray(up["hidden"]) != -relu.eta)   # noise on the hidden layer
+
+
+def test_teacher_from_key():
+    a = TeacherTask.create(key=jax.random.key(0))
+    b = TeacherTask.create(key=jax.random.key(1))
+    np.testing.assert_allclose(np.linalg.norm(np.asarray(a.directions), axis=1), 1.0, rtol=1e-12)
+    assert not np.allclose(np.asarray(a.directions), np.asarray(b.directions))
+    np.testing.assert_array_equal(np.asarray(TeacherTask.create().directions),
+                                  np.asarray(a.directions))          # None is key(0)
+    c = NoisySGDTask.create(**TINY, teacher_key=jax.random.key(1))
+    np.testing.assert_array_equal(np.asarray(c.task.directions), np.asarray(b.directions))
+    with pytest.raises(InputError, match=r"^key: got int 0; allowed: a PRNG key"):
+        TeacherTask.create(key=0)
 
 
 def test_noise_types():
     key = jax.random.key(3)
-    s = np.asarray(ht.hidden_noise(key, 1.5, 2000, 5, "scalar"))
+    s = np.asarray(stable_noise_sample(key, 1.5, (2000, 5), "scalar"))
     assert np.all(s == s[:, :1])  # one scalar per unit
-    iid = np.asarray(ht.hidden_noise(key, 1.5, 20000, 5, "iid"), np.float64)
+    iid = np.asarray(stable_noise_sample(key, 1.5, (20000, 5), "iid"), np.float64)
     phi, phi2 = np.exp(-1.0), np.exp(-2.0**1.5)
     se = np.sqrt(((1 + phi2) / 2 - phi**2) / iid.size)
     assert abs(np.mean(np.cos(iid)) - phi) < 5 * se  # unit-scale alpha-stable entries
-    rot = np.asarray(ht.hidden_noise(key, 1.5, 20000, 5, "rotation"), np.float64)
+    rot = np.asarray(stable_noise_sample(key, 1.5, (20000, 5), "rotation"), np.float64)
     assert abs(np.mean(np.cos(rot[:, 0])) - phi) < 5 * np.sqrt(((1 + phi2) / 2 - phi**2) / 20000)
 
 
 def test_one_compilation_per_shape():
     cfg = NoisySGDTask.create(**TINY)
-    ht.train_noisy_sgd(cfg, [1.5, 2.0], [0.1, 0.0], seeds=2)
+    ht.train_noisy_sgd(cfg, [1.5, 2.0], [0.1, 0.0], jax.random.key(0), seeds=2)
     before = ht._run_grid._cache_size()
-    ht.train_noisy_sgd(cfg, [1.2, 1.9], [0.3, 0.2], seeds=2)
+    ht.train_noisy_sgd(cfg, [1.2, 1.9], [0.3, 0.2], jax.random.key(1), seeds=2)
     assert ht._run_grid._cache_size() == before
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(alpha=[2.5], sigma=[0.1]), "alpha"),
-    (dict(alpha=[0.0], sigma=[0.1]), "alpha"),
-    (dict(alpha=[1.5], sigma=[-0.1]), "sigma"),
-    (dict(alpha=[1.5, 2.0], sigma=[0.1]), "sigma"),
-    (dict(alpha=[1.5], sigma=[0.1], eps2=1.5), "eps2"),
-    (dict(alpha=[1.5], sigma=[0.1], seeds=0), "seeds"),
+    (dict(alpha=[2.5], sigma=[0.1]), r"^alpha: got 2\.5; allowed: 0 < alpha <= 2"),
+    (dict(alpha=[0.0], sigma=[0.1]), r"^alpha: got 0\.0; allowed"),
+    (dict(alpha=[1.5], sigma=[-0.1]), r"^sigma: got .*-0\.1.*; allowed: finite values >= 0"),
+    (dict(alpha=[1.5, 2.0], sigma=[0.1]), r"^sigma: 1 values for 2 alpha values"),
+    (dict(alpha=[1.5], sigma=[0.1], eps2=1.5), r"^eps2: got 1\.5"),
+    (dict(alpha=[1.5], sigma=[0.1], seeds=0), r"^seeds: got 0"),
+    (dict(alpha=[1.5], sigma=[0.1], key=0), r"^key: got int 0; allowed: a PRNG key"),
+    (dict(alpha=[1.5], sigma=[0.1], dtype="float32"), r"^dtype: got the string 'float32'"),
+    (dict(alpha=[1.5], sigma=[0.1], dtype=jnp.float16), r"^dtype: got float16"),
 ])
 def test_bad_inputs_raise_before_compiling(kwargs, match):
     cfg = NoisySGDTask.create(**TINY)
     before = ht._run_grid._cache_size()
+    key = kwargs.pop("key", jax.random.key(0))
     with pytest.raises(InputError, match=match):
-        ht.train_noisy_sgd(cfg, kwargs.pop("alpha"), kwargs.pop("sigma"), **kwargs)
+        ht.train_noisy_sgd(cfg, kwargs.pop("alpha"), kwargs.pop("sigma"), key, **kwargs)
     assert ht._run_grid._cache_size() == before
 
 
-@pytest.mark.parametrize("kwargs", [dict(width=0), dict(eta=-0.1), dict(noise_type="levy"),
-                                    dict(form="cnn"), dict(batch=5000), dict(init="xavier")])
-def test_bad_task(kwargs):
-    with pytest.raises(InputError):
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(width=0), r"^width: got 0"), (dict(eta=-0.1), r"^eta: got"),
+    (dict(noise_type="levy"), r"^noise_type: unknown value 'levy'"),
+    (dict(form="cnn"), r"^form: unknown value 'cnn'"), (dict(batch=5000), r"^batch: got 5000"),
+    (dict(init="xavier"), r"^init: unknown value 'xavier'"),
+    (dict(teacher_key=7), r"^key: got int 7; allowed: a PRNG key")])
+def test_bad_task(kwargs, match):
+    with pytest.raises(InputError, match=match):
         NoisySGDTask.create(**kwargs)
-
-
-def test_simulate_cli(tmp_path):
-    out = tmp_path / "noisy.csv"
-    rc = ht.simulate_cli(["--alpha", "2", "1.75", "--sigma", "0", "0.05", "--width", "32",
-                          "--steps", "20", "--n-train", "100", "--n-test", "100", "--batch", "10",
-                          "--seeds", "2", "--out", str(out)])
-    assert rc == 0
-    rows = _io.read_csv(out)
-    assert len(rows) == 4 and {"alpha", "sigma", "seed", "mce_pruned_fraction"} <= set(rows[0])
-    side = json.loads((tmp_path / "noisy.csv.json").read_text())
-    assert side["parameters"]["noise_type"] == "rotation"
-    for bad in (["--alpha", "3", "--sigma", "0.1"], ["--alpha", "1.5", "--sigma", "-1"],
-                ["--alpha", "1.5", "1.7", "--sigma", "0.1"], ["--noise-type", "x"]):
-        with pytest.raises(InputError):
-            ht.simulate_cli(bad + ["--out", str(tmp_path / "bad.csv")])
-    assert not (tmp_path / "bad.csv").exists()
 
 
 @pytest.mark.slow
@@ -152,7 +197,7 @@ def test_reference_experiment_of_the_note():
     """The note's reference run (n = 2000, eta = .01, 5000 steps, 3 seeds); the claims, not
     the prototype's per-seed numbers; tolerances are 4 seed s.e. plus 0.02 (3 seeds)."""
     cfg = NoisySGDTask.create(width=2000, steps=5000, eta=0.01)
-    r = ht.train_noisy_sgd(cfg, [2.0, 2.0, 1.75], [0.0, 0.03, 0.03], seeds=3)
+    r = ht.train_noisy_sgd(cfg, [2.0, 2.0, 1.75], [0.0, 0.03, 0.03], jax.random.key(0), seeds=3)
     pf, acc = r["mce_pruned_fraction"], r["test_acc"]
     assert pf[2].mean() >= 1.5 * pf[0].mean()
     assert (acc[2] - r["mce_test_acc"][2]).mean() <= 0.03

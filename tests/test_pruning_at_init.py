@@ -14,7 +14,7 @@ import pytest
 
 import asymptotics as asy
 from models import InputError, PatchNet, PatchTask, nested_masks, patch_net_apply, sample_patch_data
-from models._patch_net import init_patch_params, signal_connected
+from models._patch_net import init_patch_params, patch_net, signal_connected
 from sims.pruning_at_init import _simulate, train_pruned
 
 SMALL = dict(n=20, d=1000, m=10, mu_norm=12.0)
@@ -53,10 +53,11 @@ def test_flax_module_agrees_with_functional():
     task = PatchTask.create(**SMALL)
     x, _ = sample_patch_data(task, jax.random.key(3), 16)
     mask = nested_masks(jax.random.key(4), (2, 10, 1000), 0.6)
-    net = PatchNet(m=10, q=3.0, sigma_0=0.01)
+    net = PatchNet(m=10, q=3.0, sigma_0=0.01, param_dtype=jnp.float64)
     params = net.init(jax.random.key(5), x, mask)
     W = params["params"]["W"]
     assert W.shape == (2, 10, 1000) and W.dtype == jnp.float64
+    assert PatchNet(m=10).init(jax.random.key(5), x)["params"]["W"].dtype == jnp.float32
     # scale the tiny initialization so that the activations are O(1) and the check is sharp
     params = {"params": {"W": 30 * W}}
     out_flax = net.apply(params, x, mask)
@@ -78,10 +79,18 @@ def test_signal_connected_counts():
 
 
 def test_init_scale():
+    """``init_patch_params`` and ``PatchNet.init`` draw W ~ N(0, sigma_0^2) (4 s.e. of the
+    sample variance); float32 and float64 share the draws (made in float64, then cast)."""
     task = PatchTask.create(**SMALL, sigma_0=0.02)
-    w = np.asarray(init_patch_params(task, jax.random.key(7)))
-    se = 0.02**2 * np.sqrt(2 / w.size)                    # s.e. of the sample variance
-    assert abs(w.var() - 0.02**2) <= 4 * se
+    x = jnp.zeros((2, task.d))
+    for w in (init_patch_params(task, jax.random.key(7)),
+              patch_net(task, jnp.float64).init(jax.random.key(8), x)["params"]["W"]):
+        w = np.asarray(w)
+        assert w.shape == (2, 10, 1000)
+        se = 0.02**2 * np.sqrt(2 / w.size)                    # s.e. of the sample variance
+        assert abs(w.var() - 0.02**2) <= 4 * se
+    np.testing.assert_array_equal(init_patch_params(task, jax.random.key(7), jnp.float32),
+                                  init_patch_params(task, jax.random.key(7)).astype(jnp.float32))
 
 
 # ----------------------------------------------------------------------------- theory
@@ -137,24 +146,24 @@ def _one_line(err):
 def test_bad_pruning_fraction(p):
     task = PatchTask.create(**SMALL)
     before = _simulate._cache_size()
-    with pytest.raises(InputError) as err:
+    with pytest.raises(InputError, match=r"^p: ") as err:
         train_pruned(task, [0.0, p], jax.random.key(0), seeds=1, steps=2)
     assert _one_line(err).startswith("p:")
     assert _simulate._cache_size() == before               # raised before compiling
     for call in (lambda: nested_masks(jax.random.key(0), (2, 3), p),
                  lambda: asy.effective_snr(1.0, 1.0, 100, p),
                  lambda: asy.error_floor(10, p)):
-        with pytest.raises(InputError) as err:
+        with pytest.raises(InputError, match=r"^p: ") as err:
             call()
         assert _one_line(err).startswith("p:")
 
 
 @pytest.mark.parametrize("q", [0.5, 0.0, -1.0])
 def test_bad_power(q):
-    with pytest.raises(InputError) as err:
+    with pytest.raises(InputError, match=r"^q: ") as err:
         PatchTask.create(**SMALL, q=q)
     assert _one_line(err).startswith("q:")
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"^q: "):
         asy.p_min(20, 1000, 12.0, 1.0, q)
 
 
@@ -162,7 +171,7 @@ def test_bad_power(q):
                                 dict(sigma_p=-1.0), dict(sigma_0=0.0), dict(signal="diag")])
 def test_bad_task(kw):
     args = {**SMALL, **kw}
-    with pytest.raises(InputError) as err:
+    with pytest.raises(InputError, match="^" + next(iter(kw)) + ": ") as err:
         PatchTask.create(**args)
     assert _one_line(err).startswith(next(iter(kw)) + ":")
 
@@ -172,17 +181,10 @@ def test_bad_simulation_settings():
     for kw, name in ((dict(eta=0.0), "eta"), (dict(steps=0), "steps"), (dict(seeds=0), "seeds"),
                      (dict(steps=10, record_steps=[5, 3]), "record_steps"),
                      (dict(steps=10, record_steps=[11]), "record_steps"),
-                     (dict(dtype="float16"), "dtype"), (dict(n_test=0), "n_test")):
-        with pytest.raises(InputError) as err:
+                     (dict(dtype=jnp.float16), "dtype"), (dict(dtype="float32"), "dtype"),
+                     (dict(n_test=0), "n_test")):
+        with pytest.raises(InputError, match=f"^{name}: ") as err:
             train_pruned(task, [0.0], jax.random.key(0), **kw)
         assert _one_line(err).startswith(name + ":")
-
-
-def test_cli_bad_input_exit_code(tmp_path, capsys):
-    from sims.pruning_at_init import simulate_cli
-
-    with pytest.raises(InputError, match=r"^p: got 1\.0; allowed"):
-        simulate_cli(["--p", "0.5", "1.0", "--out", str(tmp_path / "x.csv")])
-    with pytest.raises(InputError, match=r"^q:"):
-        simulate_cli(["--q", "0.5", "--out", str(tmp_path / "x.csv")])
-    assert not (tmp_path / "x.csv").exists()
+    with pytest.raises(InputError, match=r"^key: got int 0; allowed: a PRNG key"):
+        train_pruned(task, [0.0], 0)

@@ -16,6 +16,7 @@ The thresholds are the issue's claims, not fitted.
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -132,25 +133,41 @@ def test_float32_matches_float64_early():
     (relative 1e-4 allows ~1e3 ulp of accumulated rounding over 100 steps)."""
     task = PatchTask.create(n=20, d=300, m=4, mu_norm=12.0)
     r = {dt: train_pruned(task, [0.0, 0.7], jax.random.key(5), seeds=2, steps=100,
-                          record_steps=[100], n_test=200, dtype=dt) for dt in ("float32", "float64")}
+                          record_steps=[100], n_test=200, dtype=dt) for dt in (jnp.float32, jnp.float64)}
     for name in ("train_loss", "signal_alignment", "noise_memorization"):
-        np.testing.assert_allclose(getattr(r["float32"], name), getattr(r["float64"], name),
+        np.testing.assert_allclose(getattr(r[jnp.float32], name), getattr(r[jnp.float64], name),
                                    rtol=1e-4, err_msg=name)
+    assert r[jnp.float32].settings["dtype"] == "float32"
 
 
-def test_cli_writes_csv_with_sidecar(tmp_path):
-    from sims._io import read_csv
-    from sims.pruning_at_init import simulate_cli
+def test_training_core_keeps_pruned_weights_zero():
+    """The port: one seed's training through ``sims._training`` with the linen ``PatchNet``
+    keeps every pruned weight at exactly 0.0 and matches the hand-written gradient step
+    ``W <- W - eta M * grad f(W * M)`` (the loop it replaced) after 20 steps."""
+    import optax
 
-    out = tmp_path / "pai.csv"
-    rc = simulate_cli(["--n", "8", "--d", "60", "--m", "3", "--mu-norm", "3", "--p", "0", "0.5",
-                       "--seeds", "2", "--steps", "20", "--record-steps", "10", "--n-test", "20",
-                       "--out", str(out)])
-    assert rc == 0
-    rows = read_csv(out)
-    assert len(rows) == 2 * 2 * 2                          # seeds x p x recorded steps (10, 20)
-    assert {"seed", "p", "step", "test_error", "signal_alignment", "connected_pos"} <= set(rows[0])
-    assert (tmp_path / "pai.csv.json").exists()
+    from models._patch_net import init_patch_params, nested_masks, patch_net, sample_patch_data
+    from sims._training import Trainer, train
+
+    task = PatchTask.create(n=10, d=80, m=3, mu_norm=4.0)
+    x, y = sample_patch_data(task, jax.random.key(1), task.n)
+    w0 = init_patch_params(task, jax.random.key(2))
+    mask = nested_masks(jax.random.key(3), w0.shape, 0.6)
+    net = patch_net(task, jnp.float64)
+
+    def loss(params, batch):
+        return jnp.mean(jnp.logaddexp(0.0, -batch[1] * net.apply({"params": params}, batch[0])))
+
+    tr = Trainer(loss, optax.sgd(0.5), mask={"W": mask})
+    _, rec = train(tr, tr.init(jax.random.key(0), {"W": w0}), (x, y), jnp.arange(1, 21),
+                   lambda s: s.params["W"])
+    assert np.all(np.asarray(rec)[:, np.asarray(mask) == 0] == 0.0)
+    w = w0
+    for _ in range(20):
+        g = jax.grad(lambda v: loss({"W": v * mask}, (x, y)))(w)
+        w = w - 0.5 * g
+    np.testing.assert_allclose(rec[-1], w * mask, rtol=1e-10, atol=1e-15)
+    assert float(jnp.max(jnp.abs(rec[-1] - w0 * mask))) > 1e-3   # it did train
 
 
 @pytest.mark.slow
