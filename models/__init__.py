@@ -17,6 +17,7 @@ from ._linear import read_spectrum_csv as read_spectrum_csv
 from ._patch_net import PatchNet as PatchNet
 from ._patch_net import PatchTask as PatchTask
 from ._patch_net import nested_masks as nested_masks
+from ._patch_net import patch_net as patch_net
 from ._patch_net import patch_net_apply as patch_net_apply
 from ._patch_net import sample_patch_data as sample_patch_data
 from ._noisy_sgd import NoisySGDTask as NoisySGDTask

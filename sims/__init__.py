@@ -21,3 +21,14 @@ from ._summary import TrialSummary as TrialSummary
 from ._summary import summarize as summarize
 from ._train_small import TrainSmallSimulation as TrainSmallSimulation
 from ._train_small import train_small_risk as train_small_risk
+from ._training import TrainState as TrainState
+from ._training import Trainer as Trainer
+from ._training import apply_mask as apply_mask
+from ._training import prune_updates as prune_updates
+from ._training import train as train
+from ._noise import stable_noise as stable_noise
+from .pruning_at_init import PruningRun as PruningRun
+from .pruning_at_init import train_pruned as train_pruned
+from .heavy_tailed import iid_compressibility as iid_compressibility
+from .heavy_tailed import noisy_sgd as noisy_sgd
+from .heavy_tailed import train_noisy_sgd as train_noisy_sgd

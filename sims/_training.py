@@ -107,7 +107,11 @@ def prune_updates(mask: PyTree) -> optax.GradientTransformation:
     static, this mask is elementwise and may be traced (so masks ``vmap``).
 
     Example:
-      >>> tx = optax.chain(optax.adam(1e-2), prune_updates({"w": m, "b": None}))
+      >>> params = {"w": jnp.ones(3, jnp.float32), "b": jnp.ones((), jnp.float32)}
+      >>> tx = optax.chain(optax.adam(1e-2), prune_updates({"w": jnp.array([1, 0, 1]), "b": None}))
+      >>> updates, _ = tx.update(params, tx.init(params))
+      >>> updates["w"]
+      Array([-0.01,  0.  , -0.01], dtype=float32)
     """
 
     def init_fn(params):

@@ -152,10 +152,11 @@ def train_noisy_sgd(cfg: NoisySGDTask, alpha, sigma, key: jax.Array, *, seeds: i
     ``(G, S, len(ratios))``; ``hill_tail_index`` of the column norms from the top
     ``max(10, hill_fraction n)`` norms; ``finite``.  Plus ``alpha``, ``sigma``, ``ratios``.
 
-    Example:
-      >>> cfg = NoisySGDTask.create(width=500, steps=2000)
+    Example (a small network; the note's reference is ``width=2000, steps=5000``):
+      >>> cfg = NoisySGDTask.create(width=100, steps=200, n_train=200, n_test=200, batch=20)
       >>> out = train_noisy_sgd(cfg, [2.0, 1.75], [0.0, 0.03], jax.random.key(0), seeds=2)
-      >>> out["mce_pruned_fraction"].mean(axis=1)
+      >>> out["mce_pruned_fraction"].shape, out["column_norms"].shape
+      ((2, 2), (2, 2, 100))
     """
     if not isinstance(cfg, NoisySGDTask):
         raise InputError(f"cfg: got {type(cfg).__name__}; allowed: a models.NoisySGDTask")

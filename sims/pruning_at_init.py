@@ -174,7 +174,8 @@ def train_pruned(task: PatchTask, p, key: jax.Array, *, seeds: int = 4, eta: flo
 
     Example (the small configuration of the theory note):
       >>> task = PatchTask.create(n=20, d=1000, m=10, mu_norm=12.0)
-      >>> run = train_pruned(task, [0, 0.5, 0.7, 0.85, 0.95, 0.97], jax.random.key(0))
+      >>> run = train_pruned(task, [0, 0.5, 0.7, 0.85, 0.95, 0.97], jax.random.key(0),
+      ...                    seeds=2, steps=100)   # the theory note's run: seeds=4, steps=1500
       >>> run.summary("test_error")[0].shape
       (6,)
     """
