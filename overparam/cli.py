@@ -98,7 +98,7 @@ def _dispatch(argv: list[str]) -> int:
     if command not in COMMANDS:
         raise InputError(f"command: unknown {command!r}; allowed: one of "
                          + ", ".join(COMMANDS + ("demo", "figure", "models")))
-    pre = argparse.ArgumentParser(add_help=False)
+    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     pre.add_argument("--model", default="linear")
     known, rest = pre.parse_known_args(rest)
     setting = registry.get(known.model)
@@ -175,14 +175,20 @@ def cmd_simulate(setting, args) -> int:
 
 
 def cmd_compare(setting, args) -> int:
-    from .compare import agreement_for, compare
+    from .compare import EXACT, agreement_for, compare
 
     _check_out(args.out)
     problem = setting.problem(args)
-    theory_rows = setting.theory(problem, args)
     t0 = time.perf_counter()
-    sim_rows, dtype = setting.simulate(problem, args)
-    cmp_ = compare(theory_rows, sim_rows, value=setting.value, agreement=agreement_for(dtype))
+    if setting.compare_rows is not None:
+        theory_rows, sim_rows = setting.compare_rows(problem, args)
+        dtype = getattr(args, "dtype", "float64")
+    else:
+        theory_rows = setting.theory(problem, args)
+        sim_rows, dtype = setting.simulate(problem, args)
+    rule = EXACT if setting.agreement == "exact" else agreement_for(dtype)
+    cmp_ = compare(theory_rows, sim_rows, value=setting.value, prefix=setting.sim_prefix,
+                   agreement=rule)
     out = _write(args, cmp_.rows(), setting, problem, seconds=time.perf_counter() - t0,
                  dtype=dtype, agreement=vars(cmp_.agreement))
     print(cmp_.table())

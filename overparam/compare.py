@@ -29,8 +29,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 #: grid axes that identify a point, in the order tables print them
-AXES = ("p", "n", "ridge", "keep", "rule", "retrain", "width", "keep_fraction", "alpha",
-        "sigma")
+AXES = ("p", "n", "ridge", "keep", "rule", "retrain", "quantity", "width", "keep_fraction",
+        "alpha", "sigma")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,9 +84,6 @@ def assert_agrees(theory, mean, stderr, *, agreement: Agreement = AGREEMENT["flo
         raise AssertionError(f"{what}: Monte Carlo disagrees with theory at {np.flatnonzero(bad)}: "
                              f"theory={theory[bad]}, mc={mean[bad]} +- {stderr[bad]} "
                              f"(rule: {agreement.n_stderr:g} s.e. + {agreement.allowance:.1%})")
-
-
-_SIM_COLUMNS = ("risk_mean", "risk_stderr", "risk_median", "trials", "nonfinite_trials")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,15 +169,17 @@ class Comparison:
     def table(self) -> str:
         """A plain-text table for terminals and logs."""
         axes = [k for k in AXES if k in self.axes]
-        head = " ".join(f"{k:>9}" for k in axes) + (
+
+        def cell(v) -> str:
+            return f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v)
+
+        width = {k: max([9, len(k)] + [len(cell(v)) for v in self.axes[k]]) for k in axes}
+        head = " ".join(f"{k:>{width[k]}}" for k in axes) + (
             f" {'theory':>10} {'mc mean':>10} {'stderr':>9} {'median':>10} {'z':>7} {'status':>9}")
         lines = [head, "-" * len(head)]
         z = self.z
         for i in range(self.size):
-            cells = []
-            for k in axes:
-                v = self.axes[k][i]
-                cells.append(f"{v:>9.4g}" if isinstance(v, (float, np.floating)) else f"{v!s:>9}")
+            cells = [f"{cell(self.axes[k][i]):>{width[k]}}" for k in axes]
             th = f"{self.theory[i]:>10.4f}" if np.isfinite(self.theory[i]) else f"{'—':>10}"
             zs = f"{z[i]:>7.2f}" if np.isfinite(z[i]) else f"{'':>7}"
             lines.append(" ".join(cells) + f" {th} {self.mean[i]:>10.4f} {self.stderr[i]:>9.4f} "
@@ -206,7 +205,7 @@ def _key(row: Mapping[str, Any], keys: Sequence[str]) -> tuple:
     return tuple(out)
 
 
-def compare(theory, simulation, *, value: str | None = None,
+def compare(theory, simulation, *, value: str | None = None, prefix: str = "risk",
             agreement: Agreement | None = None) -> Comparison:
     """Join theory and simulation rows on their shared grid axes.
 
@@ -216,6 +215,7 @@ def compare(theory, simulation, *, value: str | None = None,
       simulation: a ``sims`` result (``DenseSimulation``, ``PrunedSimulation``, ...) or a
         list of rows with ``risk_mean, risk_stderr, risk_median, trials, nonfinite_trials``.
       value: the theory column compared (default ``risk`` if present, else ``dense_risk``).
+      prefix: the simulation columns are ``<prefix>_mean, <prefix>_stderr, <prefix>_median``.
       agreement: the rule (default: the one of the simulation's dtype).
 
     Every simulation row must find its theory row (else ``ValueError``: the grids differ).
@@ -248,12 +248,12 @@ def compare(theory, simulation, *, value: str | None = None,
         v = t.get(value, "")
         th.append(float(v) if v not in ("", None) else np.nan)
         status.append(str(t.get("status", "converged")))
-        records.append({**t, **{k: s[k] for k in _SIM_COLUMNS if k in s}})
+        records.append({**t, **{k: v for k, v in s.items() if k not in keys}})
     col = lambda name, dt=np.float64: np.array([s.get(name, 0) for s in srows], dtype=dt)  # noqa: E731
     if agreement is None:
         agreement = agreement_for(getattr(simulation, "dtype", "float64"))
     return Comparison(axes={k: np.array([s[k] for s in srows]) for k in keys},
-                      theory=np.array(th), status=np.array(status), mean=col("risk_mean"),
-                      stderr=col("risk_stderr"), median=col("risk_median"),
+                      theory=np.array(th), status=np.array(status), mean=col(f"{prefix}_mean"),
+                      stderr=col(f"{prefix}_stderr"), median=col(f"{prefix}_median"),
                       finite=col("trials", np.int64), nonfinite=col("nonfinite_trials", np.int64),
                       records=records, agreement=agreement)

@@ -55,6 +55,13 @@ class Setting:
       redirect: ``argv -> name or None``: hand the command to another setting (``linear``
         with ``--keep`` is ``linear-pruned``).
       parameters: ``(problem, args) -> dict`` for the JSON sidecar (default: the flags).
+      compare_rows: ``(problem, args) -> (theory_rows, simulation_rows)`` when ``compare``
+        needs another layout than ``theory`` and ``simulate`` (e.g. one row per quantity);
+        default: those two entries.
+      sim_prefix: the simulation columns compared are ``<prefix>_mean``, ``<prefix>_stderr``,
+        ``<prefix>_median`` (``risk`` for the linear settings).
+      agreement: ``"exact"`` when the theory is an exact finite-size statement (the Monte
+        Carlo error alone, ``overparam.EXACT``); default: the rule of the simulation dtype.
     """
 
     name: str
@@ -68,6 +75,9 @@ class Setting:
     figure: Callable[..., None] | None = None
     redirect: Callable[[list[str]], str | None] | None = None
     parameters: Callable[[Any, argparse.Namespace], dict] | None = None
+    compare_rows: Callable[[Any, argparse.Namespace], tuple[list[dict], list[dict]]] | None = None
+    sim_prefix: str = "risk"
+    agreement: str | None = None
 
 
 def names() -> list[str]:

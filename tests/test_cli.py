@@ -134,3 +134,99 @@ def test_pruning_bad_input(tmp_path, capsys, args, arg):
                      "--noise", "0.5", *args, "--out", str(tmp_path / "x.csv")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and arg in err and len(err.splitlines()) == 1
+
+
+PAI = ["--n", "8", "--d", "60", "--m", "3", "--mu-norm", "3", "--p", "0", "0.5"]
+PAI_TRAIN = ["--seeds", "2", "--steps", "20", "--record-steps", "10", "--n-test", "20"]
+
+
+def test_patch_net_simulate_contract(tmp_path):
+    out = tmp_path / "pai.csv"
+    assert cli.main(["simulate", "--model", "patch-net", *PAI, *PAI_TRAIN, "--out", str(out)]) == 0
+    rows = read(out)
+    assert len(rows) == 2 * 2 * 2                          # seeds x p x recorded steps (10, 20)
+    assert {"seed", "p", "step", "test_error", "signal_alignment", "connected_pos"} <= set(rows[0])
+    side = json.loads((tmp_path / "pai.csv.json").read_text())
+    assert side["parameters"]["model"] == "patch-net" and side["environment"]["jax"]
+
+
+def test_patch_net_theory_and_compare(tmp_path, capsys):
+    th = tmp_path / "pt.csv"
+    assert cli.main(["theory", "--model", "patch-net", *PAI, "--out", str(th)]) == 0
+    rows = read(th)
+    assert len(rows) == 2 and {"p", "error_floor", "p_min", "expected_connected", "status"} <= set(rows[0])
+    assert float(rows[1]["error_floor"]) == 0.5 * 0.5**3          # (1/2) p^m
+    # d = 60 < n^2 = 64: outside theorem A's validity region, reported, never hidden
+    assert {r["status"] for r in rows} == {"invalid"}
+    cmp_ = tmp_path / "pc.csv"
+    assert cli.main(["compare", "--model", "patch-net", *PAI, *PAI_TRAIN, "--out", str(cmp_)]) == 0
+    rows = read(cmp_)
+    assert {r["quantity"] for r in rows} == {"signal_connected", "no_signal_class", "test_error"}
+    sc = [r for r in rows if r["quantity"] == "signal_connected" and r["p"] == "0.0"][0]
+    assert float(sc["value"]) == 3.0 and float(sc["value_mean"]) == 3.0    # p = 0 keeps all
+    assert all(r["status"] == "no_theory" and r["z"] == "" for r in rows if r["quantity"] == "test_error")
+    assert (tmp_path / "pc.png").exists()
+
+
+NOISY = ["--alpha", "2", "1.75", "--sigma", "0", "0.05", "--width", "32", "--steps", "20",
+         "--n-train", "100", "--n-test", "100", "--batch", "10"]
+
+
+def test_noisy_sgd_contract(tmp_path):
+    out = tmp_path / "noisy.csv"
+    assert cli.main(["simulate", "--model", "noisy-sgd", *NOISY, "--seeds", "2", "--out", str(out)]) == 0
+    rows = read(out)
+    assert len(rows) == 4 and {"alpha", "sigma", "seed", "mce_pruned_fraction"} <= set(rows[0])
+    side = json.loads((tmp_path / "noisy.csv.json").read_text())
+    assert side["parameters"]["noise_type"] == "rotation"
+    th = tmp_path / "nt.csv"
+    assert cli.main(["theory", "--model", "noisy-sgd", "--alpha", "2", "--sigma", "0.03",
+                     "--noise-type", "iid", "--out", str(th)]) == 0
+    row = read(th)[0]
+    assert row["status"] == "converged" and abs(float(row["mce_pruned_fraction"]) - 0.2109) < 1e-4
+    cmp_ = tmp_path / "nc.csv"
+    assert cli.main(["compare", "--model", "noisy-sgd", *NOISY, "--seeds", "2", "--out", str(cmp_)]) == 0
+    assert {r["status"] for r in read(cmp_)} <= {"no_theory", "limit"}
+
+
+@pytest.mark.parametrize("args,arg", [
+    (["--alpha", "3", "--sigma", "0.1"], "alpha"), (["--alpha", "1.5", "--sigma", "-1"], "sigma"),
+    (["--alpha", "1.5", "1.7", "--sigma", "0.1"], "--sigma"), (["--noise-type", "x"], "--noise-type"),
+    (["--eps2", "1.5"], "--eps2"),
+])
+def test_noisy_sgd_bad_input(tmp_path, capsys, args, arg):
+    out = tmp_path / "bad.csv"
+    assert cli.main(["simulate", "--model", "noisy-sgd", *args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert arg in err and "allowed" in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args,arg", [
+    (["--p", "1.0"], "--p"), (["--n", "0"], "n"), (["--signal", "wide"], "signal"),
+    (["--q", "0.5"], "q"), (["--seeds", "0"], "--seeds"), (["--dtype", "int8"], "--dtype"),
+])
+def test_patch_net_bad_input(tmp_path, capsys, args, arg):
+    out = tmp_path / "bad.csv"
+    assert cli.main(["simulate", "--model", "patch-net", *args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert arg in err and "allowed" in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_every_model_routes_theory_simulate_compare(capsys):
+    from overparam import registry
+
+    for name in registry.names():
+        for command in ("theory", "simulate", "compare"):
+            assert cli.main([command, "--model", name, "--help"]) == 0
+    assert cli.main(["models"]) == 0
+    assert set(registry.names()) <= set(capsys.readouterr().out.split())
+
+
+def test_python_dash_m_and_demo(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "overparam", "demo", "--outdir", str(tmp_path),
+                          "--trials", "4"], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    for name in ("dense_double_descent.png", "dense_double_descent.csv", "coordinate_law.png"):
+        assert (tmp_path / name).exists() and (tmp_path / (name + ".json")).exists()
