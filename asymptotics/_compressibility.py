@@ -1,6 +1,6 @@
 """Compressibility of i.i.d. vectors: closed forms and finite-n laws (theory, float64).
 
-Theory note ``shared/theory/heavy_tailed_sgd.md``, section "Closed forms"; references:
+Mathematics: ``docs/heavy_tailed_sgd.md``, section "Closed forms"; references:
 Gribonval, Cevher, Davies, "Compressible distributions for high-dimensional statistics",
 IEEE Trans. Inf. Theory 58 (2012); Wan, Barsbey, Zaidi, Simsekli, "Implicit Compressibility
 of Overparametrized Neural Networks Trained with Heavy-Tailed SGD", arXiv:2306.08125

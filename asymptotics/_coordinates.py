@@ -1,4 +1,4 @@
-"""Distribution of the fitted coordinates (theory note ``linear.md`` section 3).
+"""Distribution of the fitted coordinates (``docs/linear.md`` section 3).
 
 Each coordinate of the min-norm / ridge fit behaves like a ridge estimate with
 regularisation ``kappa`` in a Gaussian sequence model, independently across coordinates

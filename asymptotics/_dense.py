@@ -1,6 +1,6 @@
 """Dense (unpruned) test risk of min-norm / ridge least squares, bias and variance.
 
-Theory note ``linear.md`` section 2 (Chang, Li, Oymak, Thrampoulidis, AAAI 2021,
+Mathematics: ``docs/linear.md`` section 2 (Chang, Li, Oymak, Thrampoulidis, AAAI 2021,
 arXiv:2012.08749; Hastie, Montanari, Rosset, Tibshirani 2019).  With ``kappa`` from
 :func:`asymptotics.effective_regularization`, ``w_i = lambda_i / (lambda_i + kappa)`` and
 ``df2 = sum_i c_i w_i^2``:

@@ -1,6 +1,6 @@
 """Effective regularisation ``kappa`` of min-norm / ridge least squares.
 
-Theory note ``linear.md`` section 2 (Chang et al., AAAI 2021, arXiv:2012.08749; the
+Mathematics: ``docs/linear.md`` section 2 (Chang et al., AAAI 2021, arXiv:2012.08749; the
 deterministic equivalent of Hastie, Montanari, Rosset, Tibshirani 2019, Sec. 5):
 
     kappa - lambda_r = (kappa / n) * sum_i c_i lambda_i / (lambda_i + kappa),

@@ -1,6 +1,6 @@
 """Pruned, retrained and train-small risks for diagonal spectra (closed form).
 
-Theory note ``linear.md`` sections 3-4 (Chang, Li, Oymak, Thrampoulidis, AAAI 2021,
+Mathematics: ``docs/linear.md`` sections 3-4 (Chang, Li, Oymak, Thrampoulidis, AAAI 2021,
 arXiv:2012.08749, Thm. 2 and Sec. 4).  The fit's coordinates are independent
 ``Z_i ~ N(m_i, v_i^2)`` with ``m_i = w_i beta_i``, ``v_i = w_i gamma / sqrt(n lambda_i)``.
 For ``d = m - b``, ``z = (a - m) / v``:
@@ -230,7 +230,7 @@ class PrunedRiskCurve:
 
 
 SAME_DATA_MESSAGE = ("retrain='same': retraining on the data that chose the support has no "
-                     "known closed form (selection bias, theory note linear.md section 4); "
+                     "known closed form (selection bias, docs/linear.md section 4); "
                      "simulate it with sims.pruned_risk(..., retrain='same')")
 
 
@@ -332,7 +332,7 @@ def train_small_risk(task: LinearTask, keep, n=None, support=None, *,
                      throw: bool = True) -> TrainSmallRisk:
     """Risk of OLS trained directly on a fixed support of size ``keep`` (host-side, float64).
 
-    Theory note ``linear.md`` section 4: ``sigma_S^2 = sigma^2 + sum_{i not in S} lambda_i
+    Mathematics: ``docs/linear.md`` section 4: ``sigma_S^2 = sigma^2 + sum_{i not in S} lambda_i
     beta_i^2`` over the whole pool.  The default support is :func:`models.train_small_support`:
     the ``keep`` largest ``lambda_i beta_i^2`` of the WHOLE pool, wherever they sit (it does
     not depend on ``p``; the oracle pruning rule, by contrast, picks among the first ``p``).

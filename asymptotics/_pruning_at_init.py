@@ -4,7 +4,7 @@ Reference: H. Yang, Y. Liang, X. Guo, L. Wu, Z. Wang, "Theoretical Characterizat
 Neural Network Pruning Affects its Generalization", ICLR 2023, arXiv:2301.00335 (JMLR 2025:
 "Pruning Before Training May Improve Generalization, Provably"), in the setting of Cao, Chen,
 Belkin, Gu, "Benign Overfitting in Two-layer Convolutional Neural Networks", NeurIPS 2022.
-Theory note: ``shared/theory/pruning_at_init.md``.
+Mathematics: ``docs/pruning_at_init.md``.
 
 The theorems hold up to absolute constants that the papers do not give; they are exposed
 as keyword arguments ``C`` (theorem A's exponent), ``C_q`` (benign-regime threshold) and

@@ -1,6 +1,6 @@
 """Magnitude-pruning threshold: a bracketed Newton iteration on a monotone excess.
 
-Theory note ``linear.md`` section 4.  The fit's coordinates are independent
+Mathematics: ``docs/linear.md`` section 4.  The fit's coordinates are independent
 ``Z_i ~ N(m_i, v_i^2)``; magnitude pruning keeps ``|Z_i| >= c`` with ``c`` solving
 
     S(c) = sum_i count_i P(|Z_i| >= c) = s,   P(|Z| >= c) = Phi((m - c)/v) + Phi((-c - m)/v).

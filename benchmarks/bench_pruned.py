@@ -5,7 +5,7 @@ Problem: the power-law pool of ``bench_theory.py`` (``lambda_i = i^-1``, ``beta_
 constant with ``sum lambda_i beta_i^2 = 1``, pool of 10^4 features, ``n = 2000``, noise
 ``sigma = 0.5``, ridgeless), pruned to ``keep = 200`` weights, 200 model sizes ``p`` evenly
 spaced from 250 to 10^4 (``p = n`` excluded: the risk is infinite there), rules magnitude,
-saliency (Hessian / optimal brain damage) and oracle (theory note ``linear.md`` section 4).
+saliency (Hessian / optimal brain damage) and oracle (``docs/linear.md`` section 4).
 
 * JAX: ``asymptotics.pruned_risk(task, p=grid, keep=200, rule=("magnitude", "saliency",
   "oracle"))`` -- the public entry point (host validation, one jitted ``vmap`` over the grid

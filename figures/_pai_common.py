@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-#: small configuration of the theory note (shared/theory/pruning_at_init.md)
+#: small configuration of docs/pruning_at_init.md (\"Reference simulation\")
 SMALL = dict(n=20, d=1000, m=10, q=3.0, mu_norm=12.0, sigma_p=1.0, sigma_0=0.01)
 TRAIN = dict(eta=0.02, steps=1500)
 

@@ -1,7 +1,7 @@
 """Coordinate law of the min-norm fit: theory density over a simulated histogram.
 
-Each fitted coordinate behaves like ``w_i (beta_i + gamma g_i / sqrt(n lambda_i))`` (theory note
-``linear.md`` section 3).  For the two-level spectrum of example E2 at ``p = 800`` (and
+Each fitted coordinate behaves like ``w_i (beta_i + gamma g_i / sqrt(n lambda_i))`` (``docs/linear.md``
+section 3).  For the two-level spectrum of example E2 at ``p = 800`` (and
 ``p = 300``), the histogram of the fitted coordinates pooled over Monte Carlo trials is drawn
 with the theory's mixture density, separately for the strong (signal) block and the weak
 (noise) block, whose laws differ in location and scale.

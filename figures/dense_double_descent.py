@@ -1,6 +1,6 @@
 """Dense double descent of min-norm / ridge least squares: theory vs Monte Carlo.
 
-Two-level spectrum of the theory note's example E2 (40 strong features with variance 1
+Two-level spectrum of example E2 of ``docs/linear.md`` section 6 (40 strong features with variance 1
 carrying all the signal, weak features with variance 0.05; n = 100, sigma = 1).
 (a) ridgeless: the risk diverges at p = n and descends again; (b) ridge penalties flatten
 the peak.  Lines: theory (``asymptotics.dense_risk``); markers: Monte Carlo means with

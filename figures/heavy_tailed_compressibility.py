@@ -1,7 +1,7 @@
 """Figure: heavy-tailed noise injected into SGD makes a one-hidden-layer network compressible.
 
-Wan, Barsbey, Zaidi, Simsekli, arXiv:2306.08125 (ICML 2024); theory note
-``shared/theory/heavy_tailed_sgd.md``.  Panels:
+Wan, Barsbey, Zaidi, Simsekli, arXiv:2306.08125 (ICML 2024);
+``docs/heavy_tailed_sgd.md``.  Panels:
 
 (a) mce pruned fraction (eps^2 = 0.1) against width for rotation-invariant noise with
     alpha in {1.5, 1.75, 2} and no noise (mean +- standard error over seeds), with the
@@ -13,20 +13,19 @@ Wan, Barsbey, Zaidi, Simsekli, arXiv:2306.08125 (ICML 2024); theory note
 (d) i.i.d. scalar alpha-stable vectors: sampled mce pruned fraction (median, quartiles)
     against the leading-order theory ``asymptotics.stable_mce_pruned_fraction``.
 
-Default: the note's continuous time horizon ``eta T = 50`` in 1000 steps of ``eta = 0.05``
-(regenerates on a 2-core CPU in a few minutes).  ``--eta 0.01 --steps 5000`` is the note's
+Default: the reference experiment's continuous time horizon ``eta T = 50`` in 1000 steps of ``eta = 0.05``
+(regenerates on a 2-core CPU in a few minutes).  ``--eta 0.01 --steps 5000`` is the reference experiment's
 reference run.  Writes PNG + CSVs (each with a JSON sidecar) to ``--outdir``.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 import numpy as np
 
-CONFIGS = (  # (label, alpha, sigma); sigma for alpha = 1.5 as in the note's table
+CONFIGS = (  # (label, alpha, sigma); sigma for alpha = 1.5 as in the table of docs/heavy_tailed_sgd.md
     ("no noise", 2.0, 0.0),
     (r"$\alpha=2$ (Gaussian), $\sigma=.03$", 2.0, 0.03),
     (r"$\alpha=1.75$, $\sigma=.03$", 1.75, 0.03),
@@ -197,4 +196,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    import _common  # the script's folder is on sys.path
+
+    _common.run_main(main)  # float64 and the CPU workaround first, as the command line does

@@ -1,6 +1,6 @@
 """Random pruning at initialization (Yang, Liang, Guo, Wu, Wang, ICLR 2023, arXiv:2301.00335).
 
-Small configuration of ``shared/theory/pruning_at_init.md`` (n=20, d=1000, m=10, q=3,
+Small configuration of ``docs/pruning_at_init.md`` (n=20, d=1000, m=10, q=3,
 ||mu||=12, eta=0.02, T=1500).  Writes to ``--outdir`` (PNG + CSV, each with a JSON sidecar):
 
 - ``test_error_vs_p.png``: test error against p (seed mean +- standard error), sparse signal
@@ -16,7 +16,6 @@ Run:  ``overparam figure pruning-at-init [--quick] [--no-phase] [--outdir DIR]``
 
 from __future__ import annotations
 
-import sys
 import time
 
 import jax
@@ -24,7 +23,7 @@ import numpy as np
 
 import asymptotics as asy
 from models import PatchTask
-from sims._io import save_figure, write_csv
+from overparam._io import save_figure, write_csv
 from sims.pruning_at_init import train_pruned
 
 if __package__:
@@ -189,4 +188,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    import _common  # the script's folder is on sys.path
+
+    _common.run_main(main)  # float64 and the CPU workaround first, as the command line does

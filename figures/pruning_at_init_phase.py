@@ -1,7 +1,7 @@
 """Phase diagram of random pruning at initialization: test error over (||mu||, p).
 
 Yang, Liang, Guo, Wu, Wang, ICLR 2023 (arXiv:2301.00335), small configuration of
-``shared/theory/pruning_at_init.md``.  Simulation (``sims.train_pruned``, one compiled
+``docs/pruning_at_init.md``.  Simulation (``sims.train_pruned``, one compiled
 call reused for every ``||mu||``) as a colour map; the theory's boundaries on top:
 
 - ``p_min(||mu||) = 1 - (n ||mu||^q / (C_q sigma_p^q))^{2/q} / d`` (benign above it),
@@ -14,7 +14,6 @@ Run:  ``overparam figure pruning-at-init-phase [--quick] [--outdir DIR]``
 
 from __future__ import annotations
 
-import sys
 import time
 
 import jax
@@ -22,7 +21,7 @@ import numpy as np
 
 import asymptotics as asy
 from models import PatchTask
-from sims._io import save_figure, write_csv
+from overparam._io import save_figure, write_csv
 from sims.pruning_at_init import train_pruned
 
 if __package__:
@@ -138,4 +137,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    import _common  # the script's folder is on sys.path
+
+    _common.run_main(main)  # float64 and the CPU workaround first, as the command line does

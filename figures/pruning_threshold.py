@@ -1,6 +1,6 @@
 """Magnitude pruning threshold on the coordinate law of the min-norm fit.
 
-Example E2 of the theory note ``linear.md`` (40 strong features with variance 1 carrying all
+Example E2 of the ``docs/linear.md`` (40 strong features with variance 1 carrying all
 the signal, weak pure-noise features with variance 0.05; n = 100, sigma = 1) at p = 800,
 pruned to s = 40 weights by magnitude.  Line: the theory's law of a fitted coordinate
 (``asymptotics.coordinate_law``, an equal-weight Gaussian mixture), split into the strong and

@@ -1,6 +1,6 @@
 """Pruned risk against the keep fraction s/p at fixed model sizes p.
 
-Example E2 of the theory note ``linear.md`` (40 strong features with variance 1 carrying all
+Example E2 of the ``docs/linear.md`` (40 strong features with variance 1 carrying all
 the signal, weak pure-noise features with variance 0.05; n = 100, sigma = 1).  The min-norm
 fit of the first p features (p = 300 and p = 800 by default) is pruned to s weights by
 magnitude (MP), Hessian/saliency (HP) or the oracle support (OP), without retraining.  Lines:
@@ -133,7 +133,8 @@ def main(argv=None) -> int:
     params = {"figure": "pruning-vs-keep", **vars(args), "task": task.describe(), "mc_keep": s_mc,
               "rules": RULES}
     cmp_ = overparam.compare(t_rows, s_rows)
-    rows = cmp_.rows()
+    names = {"risk": "theory", "risk_mean": "mc_mean", "risk_stderr": "mc_stderr"}
+    rows = [{names.get(k, k): v for k, v in r.items()} for r in cmp_.rows()]
     _io.save_figure(fig, outdir / "pruning_vs_keep.png", parameters=params)
     _io.write_csv(outdir / "pruning_vs_keep.csv", rows, parameters=params)
     _plots.close(fig)

@@ -1,6 +1,6 @@
 """Sparse double descent: pruned risk at a fixed kept size s against model size p.
 
-Theory note ``linear.md`` sections 4-6, example E2 (40 strong features with variance 1 carrying
+Mathematics: ``docs/linear.md`` sections 4-6, example E2 (40 strong features with variance 1 carrying
 all the signal, weak pure-noise features with variance 0.05; n = 100, sigma = 1), every fit
 pruned to s = 40 weights.  (a) pruning without retraining: magnitude (MP), Hessian/saliency
 (HP) and oracle (OP) theory lines (``asymptotics.pruned_risk``) over Monte Carlo means +-2

@@ -4,7 +4,7 @@ Shapes are fixed by padding so that one compiled function serves a whole grid of
 ``p`` and sample sizes ``n``: rows ``>= n`` and columns ``>= p`` are masked out and get a unit
 diagonal, which leaves the solution on the live block unchanged and zero elsewhere.  Every
 matmul passes ``precision=HIGHEST`` (no TF32 on GPUs).  Objective of the ridge fits:
-``(1/n) ||y - X b||^2 + lambda_r ||b||^2`` (theory note ``linear.md`` section 1).
+``(1/n) ||y - X b||^2 + lambda_r ||b||^2`` (``docs/linear.md`` section 1).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The linear Gaussian task: a feature pool, a signal, noise, a sample size.
 
-Theory note: ``shared/theory/linear.md`` section 1 (Chang, Li, Oymak, Thrampoulidis,
+Mathematics: ``docs/linear.md`` section 1 (Chang, Li, Oymak, Thrampoulidis,
 AAAI 2021, arXiv:2012.08749).
 
 A pool of ``D`` features ``x ~ N(0, diag(lambda))`` and labels ``y = x^T beta + sigma eps``.
@@ -90,7 +90,7 @@ class LinearTask:
         """``Sigma = eigenvalue * I``; ``beta`` uniform on the first ``support`` features.
 
         ``sum_i lambda_i beta_i^2 = signal_power``; ``support=None`` spreads the signal over
-        the whole pool.  Worked example E1 of the theory note is
+        the whole pool.  Worked example E1 (``docs/linear.md`` section 6) is
         ``isotropic(pool=200, n=100, noise=0.5, support=10)``.
         """
         check_int_range("pool", pool, 1)
@@ -111,7 +111,7 @@ class LinearTask:
         signal, followed by weak pure-noise features (variance ``lam_weak``).
 
         ``beta_i = sqrt(signal_power / (strong * lam_strong))`` on the strong block, so that
-        ``sum_i lambda_i beta_i^2 = signal_power``.  Worked example E2 of the theory note is
+        ``sum_i lambda_i beta_i^2 = signal_power``.  Worked example E2 (``docs/linear.md`` section 6) is
         ``two_level(strong=40, lam_strong=1, lam_weak=0.05, n=100, noise=1)``.
         """
         check_int_range("pool", pool, 1)
@@ -238,7 +238,7 @@ class SpectralLaw:
 
     The law is a weighted set of atoms ``(lambda_k, E[B^2 | Lambda = lambda_k], w_k)`` with
     ``sum_k w_k = 1``.  A model has ``psi = p / n`` features per sample.  Fixed point
-    (theory note, section 2):
+    (``docs/linear.md`` section 2):
     ``kappa - lambda_r = kappa psi E[Lambda / (Lambda + kappa)]`` and
     ``gamma^2 = (sigma^2 + E[Lambda B^2 kappa^2/(Lambda+kappa)^2]) /
     (1 - psi E[Lambda^2/(Lambda+kappa)^2])``.

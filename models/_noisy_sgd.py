@@ -1,16 +1,16 @@
 """One-hidden-layer networks, the synthetic teacher task and noise-injected SGD settings.
 
-Theory note ``shared/theory/heavy_tailed_sgd.md`` ("Algorithm", "Reference synthetic
+Mathematics: ``docs/heavy_tailed_sgd.md`` ("Algorithm", "Reference synthetic
 experiment"); Wan, Barsbey, Zaidi, Simsekli, arXiv:2306.08125 (ICML 2024), sections 3-4.
 
 Network with ``n`` hidden units, hidden weights ``Theta`` stored as an ``(n, d)`` array whose
-row ``i`` is the weight vector ``theta_i`` of unit ``i`` (the note's "column" ``i``):
+row ``i`` is the weight vector ``theta_i`` of unit ``i`` (the paper's \"column\" ``i``):
 
 * ``form="relu"``: ``f(x) = sum_i b_i relu(<theta_i, x>)``, bias-free, both layers trained
-  (the note's experiments); init (``init=``) PyTorch's default ``U(-1/sqrt(fan_in),
+  (the experiments of docs/heavy_tailed_sgd.md); init (``init=``) PyTorch's default ``U(-1/sqrt(fan_in),
   1/sqrt(fan_in))`` entries (default) or Gaussian ``N(0, I_d/d)``, ``N(0, 1/n)``.
 * ``form="mean-field"``: ``f(x) = (1/n) sum_i b_i act(<theta_i, x>)`` with ``b_i = +-1`` fixed
-  (the note's theory); only ``Theta`` is trained, on the mean-field time scale (the gradient
+  (the theory of docs/heavy_tailed_sgd.md, \"Algorithm\"); only ``Theta`` is trained, on the mean-field time scale (the gradient
   of ``theta_i`` is multiplied by ``n``, so a step moves each particle by ``O(eta)`` and the
   dynamics has the McKean-Vlasov limit).
 
@@ -50,7 +50,7 @@ ACTIVATIONS = ("relu", "tanh")
 
 @struct.dataclass
 class TeacherTask:
-    """Binary task of the note: ``x ~ N(0, I_d)``, teacher ``g(x) = sum_j s_j relu(<w_j, x>)``
+    """Binary teacher task of ``docs/heavy_tailed_sgd.md``: ``x ~ N(0, I_d)``, teacher ``g(x) = sum_j s_j relu(<w_j, x>)``
     with unit-norm ``w_j`` and signs ``s = (+, -, +, -, ...)``; label ``y = +1`` if ``g(x)`` is
     above the median of ``g`` over the training inputs, else ``-1``.
 
@@ -204,7 +204,7 @@ class NoisySGDTask:
                noise_type: str = "rotation", form: str = "relu", activation: str = "relu",
                init: str = "uniform", teacher_units: int = 4,
                teacher_key: jax.Array | None = None) -> "NoisySGDTask":
-        """Validated constructor; defaults are the note's reference experiment
+        """Validated constructor; defaults are the reference experiment of ``docs/heavy_tailed_sgd.md``
         (``teacher_key=None`` is ``jax.random.key(0)``, see :meth:`TeacherTask.create`)."""
         task = TeacherTask.create(d=d, units=teacher_units, n_train=n_train, n_test=n_test,
                                   key=teacher_key)

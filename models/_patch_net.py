@@ -1,6 +1,6 @@
 """Signal-noise patch data and the randomly pruned two-layer network.
 
-Theory note: ``shared/theory/pruning_at_init.md``.  Setting of Cao, Chen, Belkin, Gu,
+Mathematics: ``docs/pruning_at_init.md``.  Setting of Cao, Chen, Belkin, Gu,
 "Benign Overfitting in Two-layer Convolutional Neural Networks", NeurIPS 2022, used with
 random pruning at initialization by Yang, Liang, Guo, Wu, Wang, "Theoretical
 Characterization of How Neural Network Pruning Affects its Generalization", ICLR 2023,
@@ -89,7 +89,7 @@ class PatchTask:
     def create(cls, *, n: int, d: int, m: int, mu_norm: float, q: float = 3.0,
                sigma_p: float = 1.0, sigma_0: float = 0.01,
                signal: str = "sparse") -> "PatchTask":
-        """Validated constructor (defaults: the theory note's ``q=3, sigma_p=1, sigma_0=0.01``)."""
+        """Validated constructor (defaults: the reference simulation of ``docs/pruning_at_init.md``: ``q=3, sigma_p=1, sigma_0=0.01``)."""
         check_int_range("n", n, 1)
         check_int_range("d", d, 2)
         check_int_range("m", m, 1)

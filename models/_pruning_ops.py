@@ -1,6 +1,6 @@
 """Pruning operators on a coefficient vector (pure, jit/vmap friendly).
 
-Theory note ``linear.md`` section 1: keep ``s`` coordinates by
+Mathematics: ``docs/linear.md`` section 1: keep ``s`` coordinates by
 
 * ``magnitude`` (MP): the largest ``|b_i|``;
 * ``saliency`` (HP, optimal brain damage): the largest ``lambda_i b_i^2``;
@@ -21,7 +21,7 @@ Two supports, two meanings:
   that model: the ``s`` largest ``lambda_i beta_i^2`` among the first ``p``;
 * the **train-small baseline** trains a model of size ``s`` directly on the known informative
   features: the ``s`` largest ``lambda_i beta_i^2`` of the whole pool, wherever they sit
-  (theory note ``linear.md`` section 4: ``sigma_S^2`` is taken over the whole pool).  It does
+  (``docs/linear.md`` section 4: ``sigma_S^2`` is taken over the whole pool).  It does
   not depend on ``p``.
 """
 

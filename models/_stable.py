@@ -5,7 +5,7 @@ Unit scale throughout: a symmetric alpha-stable scalar ``X`` has characteristic 
 rotation-invariant vector ``X`` in ``R^d`` has ``E exp(i <u, X>) = exp(-||u||^alpha)``.
 Tails: ``P(|X| > x) ~ c_alpha x^-alpha`` with ``c_alpha = 2 Gamma(alpha) sin(pi alpha / 2) / pi``.
 
-Samplers (theory note ``shared/theory/heavy_tailed_sgd.md``, section "Samplers"):
+Samplers (``docs/heavy_tailed_sgd.md``, section "Samplers"):
 
 * Chambers, Mallows, Stuck (1976), symmetric case: ``V ~ U(-pi/2, pi/2)``, ``W ~ Exp(1)``,
   ``X = sin(alpha V) / cos(V)^(1/alpha) * (cos((1 - alpha) V) / W)^((1 - alpha) / alpha)``.

@@ -38,7 +38,7 @@ class Agreement:
     """``|mean - theory| <= n_stderr * stderr + allowance * |theory|``.
 
     ``n_stderr = 3``: a correct theory fails a given point with probability ~0.3 % (normal
-    means).  ``allowance``: the finite-size effect stated in the theory note (``docs/linear.md``
+    means).  ``allowance``: the finite-size effect stated in (``docs/linear.md``
     section 6: the finite-n deterministic equivalent is accurate to about 2 % away from the
     interpolation peak)."""
 

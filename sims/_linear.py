@@ -156,8 +156,8 @@ def dense_risk(task: LinearTask, p, trials: int, key: jax.Array, n=None, ridge=N
       >>> import jax, models, sims
       >>> task = models.LinearTask.isotropic(pool=200, n=100, noise=0.5, support=10)
       >>> mc = sims.dense_risk(task, p=200, trials=400, key=jax.random.key(0))
-      >>> round(float(mc.mean), 2)   # theory (E1): gamma^2 = 1
-      1.0
+      >>> round(float(mc.mean), 1), bool(mc.stderr < 0.01)   # theory (E1): gamma^2 = 1
+      (1.0, True)
     """
     p, n, ridge = task.grid_axes(p, n, ridge)
     trials = int(check_int_range("trials", trials, 1))

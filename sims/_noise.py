@@ -1,8 +1,8 @@
 """Alpha-stable noise injection as an Optax gradient transformation.
 
 Wan, Barsbey, Zaidi, Simsekli, "Implicit Compressibility of Overparametrized Neural Networks
-Trained with Heavy-Tailed SGD", ICML 2024, arXiv:2306.08125, Algorithm 1; theory note
-``shared/theory/heavy_tailed_sgd.md`` ("Algorithm").  After every SGD step of size ``eta``
+Trained with Heavy-Tailed SGD", ICML 2024, arXiv:2306.08125, Algorithm 1;
+``docs/heavy_tailed_sgd.md`` ("Algorithm").  After every SGD step of size ``eta``
 the weights get
 
     theta <- theta - eta grad L(theta) + sigma eta^(1/alpha) N,

@@ -1,6 +1,6 @@
 """Monte Carlo of the train-small baseline: OLS trained directly on the known support.
 
-The baseline of the sparse-double-descent comparison (theory note ``linear.md`` section 4):
+The baseline of the sparse-double-descent comparison (``docs/linear.md`` section 4):
 a model of size ``s`` trained by least squares on the ``s`` features of the pool with the
 largest signal power ``lambda_i beta_i^2`` (:func:`models.train_small_support`, wherever
 they sit in the pool; it does not depend on a model size ``p``).

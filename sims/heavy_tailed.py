@@ -1,6 +1,6 @@
 """Noise-injected SGD on a one-hidden-layer network, and sampled i.i.d. compressibility.
 
-Theory note ``shared/theory/heavy_tailed_sgd.md``; Wan, Barsbey, Zaidi, Simsekli,
+Mathematics: ``docs/heavy_tailed_sgd.md``; Wan, Barsbey, Zaidi, Simsekli,
 "Implicit Compressibility of Overparametrized Neural Networks Trained with Heavy-Tailed SGD",
 arXiv:2306.08125 (ICML 2024), Algorithm 1 and section 4.
 
@@ -152,7 +152,7 @@ def train_noisy_sgd(cfg: NoisySGDTask, alpha, sigma, key: jax.Array, *, seeds: i
     ``(G, S, len(ratios))``; ``hill_tail_index`` of the column norms from the top
     ``max(10, hill_fraction n)`` norms; ``finite``.  Plus ``alpha``, ``sigma``, ``ratios``.
 
-    Example (a small network; the note's reference is ``width=2000, steps=5000``):
+    Example (a small network; the reference experiment of docs/heavy_tailed_sgd.md is ``width=2000, steps=5000``):
       >>> cfg = NoisySGDTask.create(width=100, steps=200, n_train=200, n_test=200, batch=20)
       >>> out = train_noisy_sgd(cfg, [2.0, 1.75], [0.0, 0.03], jax.random.key(0), seeds=2)
       >>> out["mce_pruned_fraction"].shape, out["column_norms"].shape

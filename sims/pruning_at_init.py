@@ -1,6 +1,6 @@
 """Random pruning at initialization: gradient descent on the patch network, vmapped.
 
-Theory note: ``shared/theory/pruning_at_init.md``; Yang, Liang, Guo, Wu, Wang, ICLR 2023,
+Mathematics: ``docs/pruning_at_init.md``; Yang, Liang, Guo, Wu, Wang, ICLR 2023,
 arXiv:2301.00335 (setting of Cao, Chen, Belkin, Gu, NeurIPS 2022).
 
 For each seed: training set ``(x_i, y_i)_{i<=n}``, a fresh test set, an initialization
@@ -50,6 +50,7 @@ from models._patch_net import (PatchTask, _wide_float, check_pruning_fraction,
                                init_patch_params, mask_uniforms, masks_from_uniforms,
                                patch_net, sample_patch_data, signal_connected)
 
+from ._summary import summarize
 from ._training import Trainer, check_record_steps, check_train_dtype, train
 
 METRICS = ("train_loss", "train_error", "test_error", "signal_alignment",
@@ -79,10 +80,10 @@ class PruningRun:
         return getattr(self, name)[..., -1]
 
     def summary(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """Seed mean and standard error of the final metric, each of shape ``(P,)``."""
-        v = self.final(name)
-        se = v.std(axis=0, ddof=1) / np.sqrt(v.shape[0]) if v.shape[0] > 1 else np.zeros(v.shape[1])
-        return v.mean(axis=0), se
+        """Seed mean and standard error of the final metric, each of shape ``(P,)``
+        (:func:`sims.summarize` over the seeds: finite runs only; ``inf`` with one seed)."""
+        st = summarize(np.moveaxis(self.final(name), 0, -1))
+        return st.mean, st.stderr
 
     def rows(self) -> list[dict]:
         """Tidy rows: one per seed, fraction and recorded step."""
@@ -172,10 +173,10 @@ def train_pruned(task: PatchTask, p, key: jax.Array, *, seeds: int = 4, eta: flo
       dtype: JAX dtype of the training arithmetic, ``jnp.float32`` (default) or
         ``jnp.float64`` (needs JAX's 64-bit mode).
 
-    Example (the small configuration of the theory note):
+    Example (the small configuration of ``docs/pruning_at_init.md``):
       >>> task = PatchTask.create(n=20, d=1000, m=10, mu_norm=12.0)
       >>> run = train_pruned(task, [0, 0.5, 0.7, 0.85, 0.95, 0.97], jax.random.key(0),
-      ...                    seeds=2, steps=100)   # the theory note's run: seeds=4, steps=1500
+      ...                    seeds=2, steps=100)   # the reference run of docs/pruning_at_init.md: seeds=4, steps=1500
       >>> run.summary("test_error")[0].shape
       (6,)
     """

@@ -20,7 +20,7 @@ def test_leftover_fraction_theory_vs_samples(alpha, n):
     trials = 2000 if n <= 1000 else 400
     sim = iid_compressibility(jax.random.key(21), alpha, n, trials)["leftover_fraction"][0]
     theory = asy.heavy_tailed_leftover_fraction(alpha, n, 0.1).value
-    # allowance 0.006: the formula is leading order; the note's prototype saw
+    # allowance 0.006: the formula is leading order; the prototype of docs/heavy_tailed_sgd.md saw
     # |formula - simulation| <= 0.004 at these sizes (0.047 vs 0.047-0.051 at n = 1e4).
     assert abs(sim.mean() - theory) < 4 * _se(sim) + 0.006
 
@@ -52,7 +52,7 @@ def test_stable_mce_means_match_note_table(n, row):
     trials = 1000 if n <= 1000 else 300
     sim = iid_compressibility(jax.random.key(9), [1.5, 1.75, 2.0], n, trials)["mce_pruned_fraction"]
     for j, expected in enumerate(row):
-        # the note truncates to two digits (its alpha = 2 row prints .55 for the exact .5554):
+        # docs/heavy_tailed_sgd.md truncates to two digits (its alpha = 2 row prints .55 for the exact .5554):
         # allowance 0.01
         assert abs(sim[j].mean() - expected) < 4 * _se(sim[j]) + 0.01, (n, j, sim[j].mean())
 

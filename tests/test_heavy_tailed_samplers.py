@@ -1,5 +1,5 @@
 """Alpha-stable samplers against the characteristic function, Laplace transform and tail
-constant (theory note heavy_tailed_sgd.md, "Samplers").  Tolerances: 5 Monte Carlo standard
+constant (docs/heavy_tailed_sgd.md, "Samplers").  Tolerances: 5 Monte Carlo standard
 errors computed from the exact variance of the statistic, plus the stated series remainder
 for the tail test."""
 

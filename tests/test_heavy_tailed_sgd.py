@@ -1,9 +1,9 @@
-"""Noise-injected SGD on the note's teacher task (sims.heavy_tailed): compressibility claims,
+"""Noise-injected SGD on the teacher task of docs/heavy_tailed_sgd.md (sims.heavy_tailed): compressibility claims,
 invariants, the Optax chain of Algorithm 1, the linen network and bad inputs.
 
-Small size used by the default test: width 1000 (note: 2000) and the note's continuous time
-horizon eta T = 50 in T = 1000 steps of eta = 0.05 (note: 5000 steps of 0.01), 4 seeds with
-common random numbers.  The accumulated noise scale sigma (eta T)^(1/alpha) is the note's."""
+Small size used by the default test: width 1000 (reference experiment: 2000) and the reference experiment's continuous time
+horizon eta T = 50 in T = 1000 steps of eta = 0.05 (reference experiment: 5000 steps of 0.01), 4 seeds with
+common random numbers.  The accumulated noise scale sigma (eta T)^(1/alpha) is the reference experiment's."""
 
 import jax
 import jax.numpy as jnp
@@ -41,7 +41,7 @@ def test_heavy_tailed_noise_compresses(small_run):
 
 def test_gaussian_noise_control_does_not_compress(small_run):
     # alpha = 2 noise makes the columns Gaussian-like: the pruned fraction sits at the Gaussian
-    # column limit P(chi_10 <= r) = 0.2109 (note: "about .21 at every width"), allowance 0.02
+    # column limit P(chi_10 <= r) = 0.2109 (reference experiment: "about .21 at every width"), allowance 0.02
     # for the trained part of the weights; far below the alpha = 1.75 fraction (paired seeds).
     pf = small_run["mce_pruned_fraction"]
     assert abs(pf[1].mean() - asy.gaussian_mce_pruned_fraction(10, 0.1).value) < 4 * _se(pf[1]) + 0.02
@@ -194,7 +194,7 @@ def test_bad_task(kwargs, match):
 
 @pytest.mark.slow
 def test_reference_experiment_of_the_note():
-    """The note's reference run (n = 2000, eta = .01, 5000 steps, 3 seeds); the claims, not
+    """The reference run of docs/heavy_tailed_sgd.md (n = 2000, eta = .01, 5000 steps, 3 seeds); the claims, not
     the prototype's per-seed numbers; tolerances are 4 seed s.e. plus 0.02 (3 seeds)."""
     cfg = NoisySGDTask.create(width=2000, steps=5000, eta=0.01)
     r = ht.train_noisy_sgd(cfg, [2.0, 2.0, 1.75], [0.0, 0.03, 0.03], jax.random.key(0), seeds=3)

@@ -1,6 +1,6 @@
-"""Closed forms of asymptotics._compressibility against the theory note's tables
-(heavy_tailed_sgd.md, "Closed forms a test can check") and against exact special cases.
-Tolerances: half a unit in the last printed digit of the note's numbers, plus the quadrature
+"""Closed forms of asymptotics._compressibility against the tables of docs/heavy_tailed_sgd.md
+(docs/heavy_tailed_sgd.md, "Closed forms a test can check") and against exact special cases.
+Tolerances: half a unit in the last printed digit of the tabulated numbers of docs/heavy_tailed_sgd.md, plus the quadrature
 accuracy (1e-8) where the comparison is with an exact formula."""
 
 import numpy as np
@@ -55,7 +55,7 @@ def test_stable_law_special_cases():
 
 
 def test_stable_mce_limits():
-    # alpha = 2: the Gaussian d = 1 limit at every n (note's table row .55 .55 .55 .55)
+    # alpha = 2: the Gaussian d = 1 limit at every n (docs/heavy_tailed_sgd.md table row .55 .55 .55 .55)
     for n in (100, 10**5):
         assert asy.stable_mce_pruned_fraction(2.0, n).value == pytest.approx(0.5554, abs=5e-5)
     # alpha < 2: increasing in n towards 1

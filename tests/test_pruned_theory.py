@@ -68,7 +68,7 @@ def test_oracle_risk_non_increasing_in_keep():
 
 
 def test_ordering_away_from_peak_heterogeneous_spectrum():
-    # theory note section 5: OP <= HP <= MP for heterogeneous spectra away from the peak
+    # docs/linear.md section 5: OP <= HP <= MP for heterogeneous spectra away from the peak
     task = models.LinearTask.two_level(**E2)
     th = asy.pruned_risk(task, p=np.array([300, 500, 800, 1200]), keep=40, rule=RULES3)
     assert np.all(th.risk[:, 2] <= th.risk[:, 1]) and np.all(th.risk[:, 1] <= th.risk[:, 0])

@@ -1,6 +1,6 @@
 """Simulation claims of random pruning at initialization (Yang et al., ICLR 2023).
 
-Small configuration of ``shared/theory/pruning_at_init.md``: n=20, d=1000, m=10, q=3,
+Small configuration of ``docs/pruning_at_init.md``: n=20, d=1000, m=10, q=3,
 ||mu||=12, sigma_p=1, sigma_0=0.01, eta=0.02, T=1500, 2000 test points, nested masks.
 
 Number of seeds: 32 (sparse), 16 (dense control).  With m = 10 the mask (which neurons
@@ -172,7 +172,7 @@ def test_training_core_keeps_pruned_weights_zero():
 
 @pytest.mark.slow
 def test_reference_run_1():
-    """Run 1 of the theory note (n=20, d=4000, m=20, ||mu||=20, eta=0.01, T=2500, 4 seeds):
+    """Run 1 of docs/pruning_at_init.md (\"Reference simulation\") (n=20, d=4000, m=20, ||mu||=20, eta=0.01, T=2500, 4 seeds):
     the benign band (p = 0.7 beats p = 0 by >= 0.1), over-pruning (p = 0.99 worse than
     p = 0.85 by >= 0.1) and the training fit up to p = 0.98 (stall exception as above).
     With m = 20 the per-class probability of no signal neuron at p = 0.85 is 0.04, so four

@@ -1,5 +1,5 @@
 """Status of the pruning-at-initialization closed forms: INVALID outside theorem A's validity
-region (theory note pruning_at_init.md: training must reach zero loss, (1-p) d >= n; the
+region (docs/pruning_at_init.md: training must reach zero loss, (1-p) d >= n; the
 analysis assumes d >= n^2), CONVERGED for the exact statements; throw= on both."""
 
 import numpy as np

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from overparam import assert_agrees
 from overparam_figures import pruning_threshold, pruning_vs_keep, sparse_double_descent
 
 
@@ -31,12 +32,17 @@ def test_sparse_double_descent_quick(tmp_path, capsys):
     rows = check_outputs(tmp_path, "sparse_double_descent",
                          ["p", "n", "keep", "rule", "retrain", "theory", "theory_source", "mc_mean",
                           "mc_stderr", "z", "agrees", "near_peak", "trials"])
-    # same-data retraining is simulated only; oracle + same data is the train-small baseline
+    # same-data retraining is simulated only for magnitude and saliency; the oracle support is
+    # data-independent, so its same-data refit has the exact fixed-support formula
     same = [r for r in rows if r["retrain"] == "same" and r["rule"] in ("magnitude", "saliency")]
     assert same and all(r["theory"] == "" and r["theory_source"].startswith("none") for r in same)
-    small = [r for r in rows if r["retrain"] == "same" and r["rule"] == "oracle"]
-    assert all(abs(float(r["theory"]) - 1.678) < 1e-3 for r in small)
-    # the E2 theory values of the theory note at p = 300
+    oracle_same = [r for r in rows if r["retrain"] == "same" and r["rule"] == "oracle"]
+    assert oracle_same and all(r["theory_source"].startswith("fixed-support") for r in oracle_same)
+    # the train-small baseline (the pool's 40 best features): exact 1.6780, and simulated
+    small = [r for r in rows if r["rule"] == "train-small"]
+    assert len(small) == 1 and abs(float(small[0]["theory"]) - 1.678) < 1e-3
+    assert small[0]["agrees"] == "True"
+    # the E2 theory values of docs/linear.md section 6 at p = 300
     th = {(r["rule"], r["retrain"]): float(r["theory"]) for r in rows
           if r["p"] == "300" and r["theory"] != ""}
     assert th[("dense", "none")] == pytest.approx(1.9053, abs=1e-4)
@@ -54,7 +60,9 @@ def test_pruning_vs_keep_quick(tmp_path):
                           "mc_stderr", "z", "threshold", "kept_signal"])
     e2 = [r for r in rows if r["p"] == "300" and r["keep"] == "40" and r["retrain"] == "none"]
     assert {r["rule"]: round(float(r["theory"]), 4) for r in e2} == {
-        "magnitude": 2.1602, "saliency": 1.6969, "oracle": 1.5938}
+        "magnitude": 2.1602, "saliency": 1.6969, "oracle": 1.5938, "train-small": 1.678}
+    # the train-small baseline is simulated on its own support and judged like every point
+    assert all(r["agrees"] == "True" for r in rows if r["rule"] == "train-small")
 
 
 def test_pruning_threshold_quick(tmp_path):
@@ -62,13 +70,15 @@ def test_pruning_threshold_quick(tmp_path):
     rows = check_outputs(tmp_path, "pruning_threshold",
                          ["p", "n", "keep", "quantity", "theory", "simulation", "stderr"])
     q = {r["quantity"]: r for r in rows}
-    assert float(q["kept_fraction"]["theory"]) == pytest.approx(40 / 800)
-    assert 0 < float(q["threshold_c"]["theory"]) < 1
-    assert 0 < float(q["signal_kept_top_s"]["theory"]) < 40
+    # the simulated fits, cut at the theory's threshold c, keep s = 40 coordinates on average,
+    # and their top 40 hold the predicted number of true-signal features (one agreement rule)
+    for name in ("kept_count_at_c", "signal_kept_top_s"):
+        assert_agrees(float(q[name]["theory"]), float(q[name]["simulation"]),
+                      float(q[name]["stderr"]), what=name)
 
 
 def test_pruning_threshold_e1(tmp_path):
-    """E1 is not the default: check the threshold the theory note gives (c = 0.124103)."""
+    """E1 is not the default: check the threshold docs/linear.md section 6 gives (c = 0.124103)."""
     import asymptotics as asy
     import models
     task = models.LinearTask.isotropic(pool=200, n=100, noise=0.5, support=10)
@@ -79,10 +89,11 @@ def test_pruning_threshold_e1(tmp_path):
 
 def test_bad_input(tmp_path):
     import models
-    with pytest.raises(models.InputError):
+    with pytest.raises(models.InputError, match=r"^--keep: got 99; allowed"):
         sparse_double_descent.main(["--keep", "99", "--outdir", str(tmp_path)])
-    with pytest.raises(models.InputError):
+    with pytest.raises(models.InputError, match=r"^--p: got \[50\]; allowed: sizes above n"):
         pruning_vs_keep.main(["--p", "50", "--outdir", str(tmp_path)])
+    assert not list(tmp_path.iterdir())          # nothing written before the input is checked
 
 
 @pytest.mark.slow
