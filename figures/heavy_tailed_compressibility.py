@@ -62,6 +62,7 @@ def main(argv=None) -> int:
     from models import NoisySGDTask
     from models._errors import check_int_range
     from overparam._io import save_figure, write_csv
+    from sims import summarize
     from sims.heavy_tailed import DEFAULT_RATIOS, iid_compressibility, train_noisy_sgd
 
     args = _parser().parse_args(argv)
@@ -121,11 +122,11 @@ def main(argv=None) -> int:
     # ---------------------------------------------------------------- figure
     plt.rcParams.update({"font.size": 9, "axes.titlesize": 9.5, "legend.fontsize": 7.5})
     fig, ax = plt.subplots(1, 4, figsize=(15, 3.6), constrained_layout=True)
-    se = lambda v: v.std(axis=-1, ddof=1) / np.sqrt(v.shape[-1]) if v.shape[-1] > 1 else 0 * v.mean(-1)  # noqa: E731
+    se = lambda v: summarize(v).stderr  # noqa: E731  (seed axis last; one summary everywhere)
     for g, (label, _, _) in enumerate(CONFIGS):
         pf = np.array([runs[w]["mce_pruned_fraction"][g] for w in widths])
         dodge = 1 + 0.025 * (g - 1.5)  # small horizontal offsets so overlapping curves stay visible
-        ax[0].errorbar(np.asarray(widths) * dodge, pf.mean(1), yerr=se(pf), color=COLORS[g], marker=MARKERS[g],
+        ax[0].errorbar(np.asarray(widths) * dodge, summarize(pf).mean, yerr=se(pf), color=COLORS[g], marker=MARKERS[g],
                        ms=4, capsize=3, label=label)
     ax[0].axhline(asy.gaussian_mce_pruned_fraction(cfgs[0].task.d, args.eps2).value, color="k", ls=":",
                   lw=1, label=r"Gaussian columns, $n\to\infty$")
@@ -138,7 +139,7 @@ def main(argv=None) -> int:
     ratios = np.asarray(DEFAULT_RATIOS)
     for g, (label, _, _) in enumerate(CONFIGS):
         acc = big["test_acc_at_ratio"][g]
-        ax[1].errorbar(ratios + 0.005 * (g - 1.5), acc.mean(0), yerr=se(acc.T), color=COLORS[g], marker=MARKERS[g],
+        ax[1].errorbar(ratios + 0.005 * (g - 1.5), summarize(acc.T).mean, yerr=se(acc.T), color=COLORS[g], marker=MARKERS[g],
                        ms=3.5, capsize=2, label=label)
         pf = big["mce_pruned_fraction"][g].mean()
         ax[1].axvline(pf, color=COLORS[g], ls="--", lw=0.8)

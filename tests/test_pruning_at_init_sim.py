@@ -15,6 +15,7 @@ The thresholds are the issue's claims, not fitted.
 
 from __future__ import annotations
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -117,14 +118,17 @@ def test_feature_learning_traces(runs):
     assert np.median(a[:, -1]) > 10 * np.median(a[:, 0])
 
 
-def test_no_recompilation_across_settings():
+def test_no_recompilation_across_settings(monkeypatch):
     """One compiled call serves every ||mu||, eta, p grid and step schedule of given sizes."""
+    import sims.pruning_at_init as pai
+
     task = PatchTask.create(n=8, d=50, m=3, mu_norm=2.0)
+    _simulate.clear_cache()
+    monkeypatch.setattr(pai, "signal_connected", chex.assert_max_traces(pai.signal_connected, n=1))
     train_pruned(task, [0.0, 0.5], jax.random.key(0), seeds=2, steps=5, n_test=10, record_steps=[5])
-    size = _simulate._cache_size()
     train_pruned(task.with_mu_norm(3.0), [0.2, 0.9], jax.random.key(1), seeds=2,
                  steps=9, eta=0.1, n_test=10, record_steps=[9])
-    assert _simulate._cache_size() == size
+    _simulate.clear_cache()
 
 
 def test_float32_matches_float64_early():
