@@ -18,6 +18,14 @@ from pathlib import Path
 import jax
 import numpy as np
 
+import models
+
+# A benchmark is a program: like the command line, it owns its process, so it turns the
+# float64 theory on and applies the CPU scheduler workaround before any array is made
+# (models._config: importing the packages changes no JAX setting).
+models.cpu_scheduler_workaround()
+models.enable_x64()
+
 #: Vendor FP64 peak matrix-multiply rates (dense, tensor cores where the chip has them), in
 #: FLOP/s.  Source: NVIDIA datasheets -- H100 Tensor Core GPU datasheet ("FP64 Tensor Core:
 #: 67 teraFLOPS" SXM, 51 PCIe), H200 Tensor Core GPU product brief ("FP64 Tensor Core: 67
