@@ -39,24 +39,24 @@ RULES = ("magnitude", "saliency", "oracle", "random")
 RETRAIN = ("none", "same", "fresh")
 
 
+def _check_names(value, allowed: tuple[str, ...], name: str) -> tuple[str, ...]:
+    """A name or a sequence of names -> a non-empty tuple of distinct names from ``allowed``."""
+    names = (value,) if isinstance(value, str) else tuple(value)
+    if not names:
+        raise InputError(f"{name}: empty; allowed: one or more of " + ", ".join(allowed))
+    for v in names:
+        check_choice(name, v, allowed)
+    return tuple(dict.fromkeys(names))
+
+
 def check_rules(rule, name: str = "rule") -> tuple[str, ...]:
     """A rule name or a sequence of them -> a non-empty tuple of distinct known rules."""
-    rules = (rule,) if isinstance(rule, str) else tuple(rule)
-    if not rules:
-        raise InputError(f"{name}: empty; allowed: one or more of " + ", ".join(RULES))
-    for r in rules:
-        check_choice(name, r, RULES)
-    return tuple(dict.fromkeys(rules))
+    return _check_names(rule, RULES, name)
 
 
 def check_retrain(retrain, name: str = "retrain") -> tuple[str, ...]:
     """A retraining mode or a sequence of them -> a non-empty tuple of distinct known modes."""
-    modes = (retrain,) if isinstance(retrain, str) else tuple(retrain)
-    if not modes:
-        raise InputError(f"{name}: empty; allowed: one or more of " + ", ".join(RETRAIN))
-    for r in modes:
-        check_choice(name, r, RETRAIN)
-    return tuple(dict.fromkeys(modes))
+    return _check_names(retrain, RETRAIN, name)
 
 
 def oracle_score(eigenvalues, signal):
