@@ -29,6 +29,7 @@ import numpy as np  # noqa: E402
 
 import asymptotics as asy  # noqa: E402
 import models  # noqa: E402
+import overparam  # noqa: E402
 import sims  # noqa: E402
 from overparam import _io, _plots  # noqa: E402
 
@@ -36,8 +37,8 @@ STRONG = 40
 
 
 def _mean_se(x):
-    x = np.asarray(x, float)
-    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size)) if x.size > 1 else math.inf
+    st = sims.summarize(np.asarray(x, float))
+    return float(st.mean), float(st.stderr)
 
 
 def main(argv=None) -> int:
@@ -126,9 +127,22 @@ def main(argv=None) -> int:
                          simulation=float(np.quantile(b, q)), stderr=""))
     for r in rows:
         r.update(p=p, n=n, keep=s, trials=args.trials)
+    # the counts with a standard error are judged by the project's one comparison
+    counted = [r for r in rows if r["stderr"] != ""]
+    cmp_ = overparam.compare(
+        [dict(quantity=r["quantity"], theory=r["theory"], status="converged") for r in counted],
+        [dict(quantity=r["quantity"], value_mean=r["simulation"], value_stderr=r["stderr"],
+              value_median=r["simulation"], trials=args.trials, nonfinite_trials=0)
+         for r in counted], value="theory", prefix="value")
+    verdict = {row["quantity"]: row for row in cmp_.rows()}
+    for r in rows:
+        v = verdict.get(r["quantity"], {})
+        r.update(z=v.get("z", ""), agrees=v.get("agrees", ""))
     _io.write_csv(outdir / "pruning_threshold.csv", rows,
-                  columns=["p", "n", "keep", "quantity", "theory", "simulation", "stderr", "trials"],
+                  columns=["p", "n", "keep", "quantity", "theory", "simulation", "stderr", "z",
+                           "agrees", "trials"],
                   parameters=params)
+    print(cmp_.table())
     print(f"pruning-threshold: c = {c:.5f}; kept at c: theory {s}, simulation {count_c[0]:.2f} +- "
           f"{count_c[1]:.2f}; true-signal kept: theory {kept_signal_th:.3f}, simulation "
           f"{signal_top[0]:.3f} +- {signal_top[1]:.3f} (top-s), {signal_c[0]:.3f} +- {signal_c[1]:.3f} "
