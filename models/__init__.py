@@ -11,7 +11,12 @@ from ._config import cpu_scheduler_workaround as cpu_scheduler_workaround
 from ._config import enable_x64 as enable_x64
 from ._config import require_x64 as require_x64
 from ._errors import InputError as InputError
+from ._activations import ACTIVATIONS as ACTIVATIONS
+from ._activations import activation_fn as activation_fn
+from ._activations import ge_coefficients as ge_coefficients
+from ._activations import hermite_coefficients as hermite_coefficients
 from ._linear import LinearTask as LinearTask
+from ._rf import RFTask as RFTask
 from ._linear import SpectralLaw as SpectralLaw
 from ._linear import read_spectrum_csv as read_spectrum_csv
 from ._patch_net import PatchNet as PatchNet
