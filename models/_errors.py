@@ -38,7 +38,7 @@ def check_positive(name: str, value, *, strict: bool = True) -> np.ndarray:
     arr = as_finite_array(name, value)
     bad = arr <= 0 if strict else arr < 0
     if np.any(bad):
-        first = arr.ravel()[np.flatnonzero(bad.ravel())[0]]
+        first = float(arr.ravel()[np.flatnonzero(bad.ravel())[0]])
         _fail(name, f"got {first!r}", "finite values > 0" if strict else "finite values >= 0")
     return arr
 
@@ -47,7 +47,7 @@ def check_int_range(name: str, value, lo: int, hi: int | None = None) -> np.ndar
     """Integers in [lo, hi] (hi inclusive; None for unbounded)."""
     arr = as_finite_array(name, value)
     if np.any(arr != np.round(arr)):
-        _fail(name, f"got non-integer value {arr.ravel()[np.flatnonzero(arr.ravel() != np.round(arr.ravel()))[0]]!r}",
+        _fail(name, f"got non-integer value {float(arr.ravel()[np.flatnonzero(arr.ravel() != np.round(arr.ravel()))[0]])!r}",
               f"integers in [{lo}, {'inf' if hi is None else hi}]")
     arr = arr.astype(np.int64)
     if np.any(arr < lo) or (hi is not None and np.any(arr > hi)):
