@@ -89,6 +89,12 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
                     + " (default none)")
     pr.add_argument("--saliency", default="population", choices=("population", "empirical"),
                     help="lambda in the saliency score lambda_i b_i^2 (simulation)")
+    add_run_arguments(parser, command)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, command: str) -> None:
+    """The Monte Carlo options of ``simulate`` / ``compare`` and the figure options of
+    ``compare`` (shared by the settings fitted by least squares: linear, random features)."""
     if command in ("simulate", "compare"):
         s = parser.add_argument_group("simulation")
         s.add_argument("--trials", type=float, default=200, help="Monte Carlo trials per grid point")
@@ -137,15 +143,21 @@ def linear_problem(args) -> LinearProblem:
     n0 = int(check_int_range("--n", args.n, 1)[0])
     check_positive("--noise", args.noise, strict=False)
     task = build_task(args.spectrum, n0, args.noise)
-    p = [task.pool_size] if args.p is None else args.p
-    p = check_int_range("--p", p, 1, task.pool_size)
+    return LinearProblem(task, *grid(task.pool_size, args))
+
+
+def grid(pool: int, args) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The flat outer product of ``--p`` (default: the whole pool), ``--n`` and ``--ridge``,
+    validated (and the simulation options of ``simulate`` / ``compare``)."""
+    p = [pool] if args.p is None else args.p
+    p = check_int_range("--p", p, 1, pool)
     n = check_int_range("--n", args.n, 1)
     ridge = check_positive("--ridge", args.ridge, strict=False)
     if getattr(args, "command", None) in ("simulate", "compare"):
         sim_options(args)
     prod = list(itertools.product(p, n, ridge))
-    return LinearProblem(task, np.array([g[0] for g in prod]), np.array([g[1] for g in prod]),
-                         np.array([g[2] for g in prod], dtype=np.float64))
+    return (np.array([g[0] for g in prod]), np.array([g[1] for g in prod]),
+            np.array([g[2] for g in prod], dtype=np.float64))
 
 
 def _problem(args) -> LinearProblem:
@@ -179,26 +191,40 @@ def figure(problem: LinearProblem, args, comparison, path) -> None:
     colour per ``(n, ridge)``; the interpolation threshold marked."""
     import asymptotics as asy
 
+    task = problem.task
+    draw_dense_comparison(
+        problem, args, comparison, path,
+        line=lambda pf, nn, rr: asy.dense_risk(task, p=pf, n=nn, ridge=rr, throw=False).risk,
+        ylabel=r"test risk $\sigma^2 + \|b-\beta\|_\Sigma^2$",
+        title=f"{task.name}, $\\sigma$={float(task.noise):g}",
+        parameters=parameters(problem, args))
+
+
+def draw_dense_comparison(problem, args, comparison, path, *, line, ylabel: str, title: str,
+                          parameters: dict) -> None:
+    """The ``compare`` figure of a dense setting over a ``(p, n, ridge)`` grid: ``line(pf, n,
+    ridge)`` gives the theory on a fine grid of ``p`` (``--theory-points``), the comparison
+    the Monte Carlo markers (+-2 s.e.); ridgeless thresholds ``p = n`` marked."""
     from ._plots import COLORS, mark_threshold, new_figure, save_and_close, theory_vs_mc
 
-    task, p, n, r = problem.task, problem.p, problem.n, problem.ridge
+    p, n, r = problem.p, problem.n, problem.ridge
+    pool = problem.task.pool_size
     npts = int(check_int_range("--theory-points", args.theory_points, 2))
     fig, (ax,) = new_figure(width=5.6, height=3.8)
     combos = sorted(set(zip(n.tolist(), r.tolist())))
     for k, (nn, rr) in enumerate(combos):
         sel = (n == nn) & (r == rr)
         pf = np.unique(np.round(np.linspace(1, max(p.max(), 2), npts)).astype(int))
-        if rr == 0 and 1 <= nn <= task.pool_size:
+        if rr == 0 and 1 <= nn <= pool:
             pf = np.unique(np.concatenate([pf, [nn]]))
-        line = asy.dense_risk(task, p=pf, n=nn, ridge=rr, throw=False)
         lab = f"n={nn}" + (f", ridge={rr:g}" if len(set(r.tolist())) > 1 or rr else "")
-        theory_vs_mc(ax, pf, line.risk, p[sel], comparison.mean[sel], 2 * comparison.stderr[sel],
-                     color=COLORS[k % len(COLORS)], label=f"theory ({lab})",
-                     mc_label=f"Monte Carlo ({lab}), ±2 s.e.")
+        theory_vs_mc(ax, pf, line(pf, nn, rr), p[sel], comparison.mean[sel],
+                     2 * comparison.stderr[sel], color=COLORS[k % len(COLORS)],
+                     label=f"theory ({lab})", mc_label=f"Monte Carlo ({lab}), ±2 s.e.")
         if rr == 0:
             mark_threshold(ax, nn)
     ax.set_xlabel("model size $p$")
-    ax.set_ylabel(r"test risk $\sigma^2 + \|b-\beta\|_\Sigma^2$")
+    ax.set_ylabel(ylabel)
     if args.log:
         ax.set_yscale("log")
     finite = np.concatenate([comparison.mean[np.isfinite(comparison.mean)],
@@ -206,9 +232,9 @@ def figure(problem: LinearProblem, args, comparison, path) -> None:
     if finite.size and not args.log:
         ax.set_ylim(0, 1.15 * np.percentile(finite, 95) + 1e-12)
     trials = int(comparison.finite.max()) if comparison.size else 0
-    ax.set_title(f"{task.name}, $\\sigma$={float(task.noise):g}, {trials} trials")
+    ax.set_title(f"{title}, {trials} trials")
     ax.legend(frameon=False)
-    save_and_close(fig, path, parameters=parameters(problem, args))
+    save_and_close(fig, path, parameters=parameters)
 
 
 def parameters(problem: LinearProblem, args) -> dict:

@@ -30,6 +30,7 @@ SETTINGS: dict[str, str] = {
     "linear-pruned": "overparam._pruned",
     "patch-net": "overparam._patch_net",
     "noisy-sgd": "overparam._noisy_sgd",
+    "rf": "overparam._rf",
 }
 
 

@@ -1,0 +1,94 @@
+"""Command-line contract of ``overparam theory|simulate|compare --model rf`` (issue 9)."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from overparam import cli
+
+
+def read(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture()
+def files(tmp_path):
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((60, 12))
+    w /= np.linalg.norm(w, axis=1, keepdims=True)
+    theta = rng.standard_normal(12)
+    theta /= np.linalg.norm(theta)
+    np.save(tmp_path / "W.npy", w)
+    np.save(tmp_path / "THETA.npy", theta)
+    return tmp_path / "W.npy", tmp_path / "THETA.npy"
+
+
+def test_theory_contract_from_files(tmp_path, files):
+    w, th = files
+    out = tmp_path / "th.csv"
+    assert cli.main(["theory", "--model", "rf", "--weights", str(w), "--teacher", str(th),
+                     "--activation", "tanh", "--n", "30", "--noise", "0.4", "--p", "20", "30", "50",
+                     "--ridge", "0", "0.02", "--out", str(out)]) == 0
+    rows = read(out)
+    assert len(rows) == 6
+    assert {"p", "n", "ridge", "kappa", "dense_risk", "bias", "variance", "status"} <= set(rows[0])
+    by = {(r["p"], float(r["ridge"])): r for r in rows}
+    assert float(by[("20", 0.0)]["kappa"]) == 0.0                       # ridgeless p < n: OLS
+    assert by[("30", 0.0)]["dense_risk"] == "inf" and by[("30", 0.0)]["status"] == "diverged"
+    assert by[("50", 0.02)]["status"] == "converged"
+    side = json.loads((tmp_path / "th.csv.json").read_text())
+    assert side["parameters"]["task"]["activation"] == "tanh" and side["parameters"]["task"]["d"] == 12
+
+
+def test_simulate_and_compare_from_draws(tmp_path):
+    common = ["--model", "rf", "--d", "10", "--pool", "40", "--weights-seed", "3", "--n", "20",
+              "--noise", "0.5", "--p", "10", "40", "--ridge", "0"]
+    mc = tmp_path / "mc.csv"
+    assert cli.main(["simulate", *common, "--trials", "8", "--seed", "1", "--out", str(mc)]) == 0
+    rows = read(mc)
+    assert len(rows) == 2 and rows[0]["trials"] == "8"
+    assert {"p", "n", "ridge", "risk_mean", "risk_stderr", "risk_median", "trials"} <= set(rows[0])
+    cmp_ = tmp_path / "cmp.csv"
+    assert cli.main(["compare", *common, "--trials", "8", "--uncentred", "--out", str(cmp_)]) == 0
+    rows = read(cmp_)
+    assert {"dense_risk", "risk_mean", "z", "agrees"} <= set(rows[0])
+    assert (tmp_path / "cmp.png").stat().st_size > 10_000
+
+
+def _bad(tmp_path, capsys, argv):
+    out = tmp_path / "bad.csv"
+    code = cli.main(["theory", "--model", "rf", *argv, "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "allowed" in err, err
+    assert not out.exists()
+    return err
+
+
+@pytest.mark.parametrize("weights,teacher,needle", [
+    (np.array([[1.0, np.inf], [0.0, 1.0]]), np.ones(2), "weights: 1 non-finite"),
+    (np.array([[0.0, 0.0], [0.0, 1.0]]), np.ones(2), "weights: row 0 is zero"),
+    (np.eye(3), np.ones(2), "teacher: has 2 entries but the weights have d = 3"),
+    (np.ones(3), np.ones(3), "--weights: W.npy has shape (3,)"),
+])
+def test_bad_files(tmp_path, capsys, weights, teacher, needle):
+    np.save(tmp_path / "W.npy", weights)
+    np.save(tmp_path / "T.npy", teacher)
+    err = _bad(tmp_path, capsys, ["--weights", str(tmp_path / "W.npy"), "--teacher",
+                                  str(tmp_path / "T.npy"), "--n", "10", "--noise", "0.1"])
+    assert needle in err
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--d", "5", "--pool", "8", "--p", "9"], "--p: got 9"),
+    (["--d", "5", "--pool", "8", "--activation", "gelu"], "--activation: unknown name 'gelu'"),
+    (["--d", "0", "--pool", "8"], "--d: got 0"),
+    (["--pool", "8"], "--d/--pool: missing"),
+    (["--d", "5", "--pool", "8", "--second-moment", "exact"], "--second-moment: unknown value 'exact'"),
+    (["--weights", "nope.npy", "--teacher", "nope.npy"], "--weights: file 'nope.npy' not found"),
+])
+def test_bad_flags(tmp_path, capsys, argv, needle):
+    err = _bad(tmp_path, capsys, argv + ["--n", "10", "--noise", "0.1"])
+    assert needle in err
