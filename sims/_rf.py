@@ -310,8 +310,9 @@ def rf_train_small_risk(task: RFTask, keep, trials: int, key: jax.Array, n=None,
                         dtype=jnp.float64, chunk: int | None = None, progress: bool = False,
                         checkpoint=None) -> TrainSmallSimulation:
     """Monte Carlo risk of an ``s``-feature model trained directly by OLS: the first ``s``
-    rows of ``W`` (exchangeable, so any ``s`` rows would do), on a ``(keep, n)`` grid
-    (broadcast; ``n`` defaults to ``task.n``; ``keep < n - 1``), exact risks.
+    rows of ``W`` (exchangeable over draws of ``W``; for one fixed ``W`` a particular subset,
+    see the module docstring), on a ``(keep, n)`` grid (broadcast; ``n`` defaults to
+    ``task.n``; ``keep < n - 1``), exact risks.
 
     Example:
       >>> task = models.RFTask.draw(jax.random.key(0), d=20, pool=80, n=40, noise=0.5)
