@@ -75,15 +75,15 @@ def gaussian_expectation(f: Callable, dtype=None):
 
 
 def _hermite_table(g, order: int):
-    """``He_k(g) / sqrt(k!)`` for ``k = 0..order`` (recurrence), shape ``(len(g), order+1)``."""
+    """``h_k(g) = He_k(g) / sqrt(k!)`` for ``k = 0..order``, shape ``(len(g), order+1)``, by the
+    normalised recurrence ``h_{k+1} = (g h_k - sqrt(k) h_{k-1}) / sqrt(k+1)`` (no factorials:
+    no overflow at high order)."""
     cols = [jnp.ones_like(g)]
     if order >= 1:
         cols.append(g)
     for k in range(1, order):
-        cols.append(g * cols[k] - k * cols[k - 1])
-    table = jnp.stack(cols, axis=-1)
-    norm = jnp.asarray([1.0 / math.sqrt(math.factorial(k)) for k in range(order + 1)], g.dtype)
-    return table * norm
+        cols.append((g * cols[k] - math.sqrt(k) * cols[k - 1]) / math.sqrt(k + 1))
+    return jnp.stack(cols, axis=-1)
 
 
 def hermite_coefficients(activation, order: int, scale=1.0):

@@ -110,3 +110,10 @@ def test_bad_draws():
         models.RFTask.draw(jax.random.key(0), d=3, pool=5, n=10, noise=0.1, law="uniform")
     with pytest.raises(models.InputError, match=r"^key: "):
         models.RFTask.draw(0, d=3, pool=5, n=10, noise=0.1)
+
+
+def test_high_orders_stay_finite():
+    # the normalised recurrence has no factorial: order 200 is finite and still sums to E act^2
+    a = models.hermite_coefficients("erf", 200)
+    assert bool(jnp.all(jnp.isfinite(a)))
+    assert abs(float(jnp.sum(a**2)) - 2 / math.pi * math.asin(2 / 3)) < 1e-12
