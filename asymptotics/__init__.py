@@ -50,3 +50,13 @@ from ._compressibility import stable_density as stable_density
 from ._compressibility import stable_mce_pruned_fraction as stable_mce_pruned_fraction
 from ._compressibility import stable_tail_constant as stable_tail_constant
 from ._compressibility import stable_truncated_second_moment as stable_truncated_second_moment
+from ._general import general_dense_risk as general_dense_risk
+from ._general import spectral_dense_point as spectral_dense_point
+from ._rf import RFCoordinateLaw as RFCoordinateLaw
+from ._rf import RFSpectrum as RFSpectrum
+from ._rf import rf_coordinate_law as rf_coordinate_law
+from ._rf import rf_dense_risk as rf_dense_risk
+from ._rf import rf_spectrum as rf_spectrum
+from ._rf_pruning import RFPrunedRiskCurve as RFPrunedRiskCurve
+from ._rf_pruning import rf_pruned_risk as rf_pruned_risk
+from ._rf_pruning import rf_train_small as rf_train_small

@@ -1,0 +1,282 @@
+"""Pruned, retrained and train-small risks of random features (Gaussian equivalence).
+
+Mathematics: ``docs/random_features.md`` (predictions) with the coordinate law of
+:mod:`asymptotics._rf`.  The fitted second layer ``a`` of width ``p`` is the correlated
+Gaussian ``(M + kappa)^{-1} M (beta_F + gamma M^{-1/2} g / sqrt(n))``; the diagonal closed
+forms of ``docs/linear.md`` section 4 do not apply, so the pruned risk is the average over
+``draws`` samples of ``a`` (common random numbers across grid points and rules):
+
+* pruned (no retraining): ``R(a_S) = E y^2 - 2 a_S^T c + a_S^T M a_S`` with ``M a = V (V^T a)
+  + mu_star^2 a`` (no ``p x p`` matrix);
+* fresh-data retraining (OLS on a support ``S`` chosen independently of the new sample; the
+  same for a ridge fit: the refit is unpenalised, as in the linear model):
+  ``(E y^2 - c_S^T M_SS^{-1} c_S) (n - 1)/(n - s - 1)`` per draw (an ``s x s`` Cholesky
+  solve), averaged over the draws.  Evaluating it once at the top ``s`` of the MEAN of ``a``
+  is 26-50 % too low (``docs/random_features.md``): the average is what is returned;
+* train-small baseline: the same formula on a data-independent support, the first ``s``
+  features (the rows of ``W`` are exchangeable: any fixed support has the same law);
+* same-data retraining has no closed form (selection bias): refused, as in the linear model.
+
+Rules: magnitude keeps the ``s`` largest ``|a_i|``; saliency the largest ``M_ii a_i^2``
+(equal to magnitude when ``diag M`` is constant); random a uniform support (independent of
+``a``: its mean risk also has a closed form, used to test the sampler).  Every value comes
+with its Monte Carlo standard error; one draw's pruned risk varies by ~15 %, so a standard
+error below 0.3 % of the risk needs thousands of draws (default 4096, in chunks).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import models
+from models import InputError, RFTask
+from models._errors import check_choice, check_int_range
+from models._keys import check_key
+from models._pruning_ops import rank_desc
+
+from . import _grid
+from ._pruning import SAME_DATA_MESSAGE
+from ._rf import Basis, dense_basis_host, fast_basis, law_point, rf_spectrum, sample_law
+from ._status import Status, raise_if_failed, status_names
+
+#: rules the sampling theory supports (the oracle has no meaning conditional on W here)
+RF_RULES = ("magnitude", "saliency", "random")
+#: default number of draws of the coordinate law, and draws per chunk
+DRAWS = 4096
+CHUNK = 256
+
+
+def _draw_stats(a, key, rules, V, t, ms2, Ey2, p, s, n, smax, fresh):
+    """Per rule: pruned risk (and fresh-retrained risk) of each draw in ``a`` (``(C, P)``)."""
+    P = V.shape[0]
+    c = V @ t
+    diag_m = jnp.sum(V * V, axis=1) + ms2
+    inside = jnp.arange(P) < p
+    out = []
+    for rule in rules:
+        if rule == "magnitude":
+            score = jnp.abs(a)
+        elif rule == "saliency":
+            score = diag_m * a * a
+        else:
+            score = jax.random.uniform(jax.random.fold_in(key, 1), a.shape, a.dtype)
+        score = jnp.where(inside, score, -jnp.inf)
+        order, rank = jax.vmap(rank_desc)(score)
+        keep = (rank < s) & inside
+        aS = jnp.where(keep, a, 0.0)
+        Ma = (aS @ V) @ V.T + ms2 * aS
+        risk = Ey2 - 2.0 * aS @ c + jnp.sum(aS * Ma, axis=1)
+        if fresh:
+            idx = order[:, :smax]
+            valid = jnp.arange(smax) < s
+            VS = jnp.where(valid[:, None], V[idx], 0.0)                  # (C, smax, k)
+            cS = VS @ t
+            MSS = VS @ jnp.swapaxes(VS, 1, 2) + jax.vmap(jnp.diag)(jnp.where(valid, ms2[idx], 1.0))
+            L = jnp.linalg.cholesky(MSS)
+            z = jax.scipy.linalg.solve_triangular(L, cS[..., None], lower=True)[..., 0]
+            refit = (Ey2 - jnp.sum(z * z, axis=1)) * (n - 1.0) / (n - s - 1.0)
+            out.append(jnp.stack([risk, refit]))
+        else:
+            out.append(jnp.stack([risk, risk]))
+    return jnp.stack(out)                                                # (rules, 2, C)
+
+
+def _point(b: Basis, V, t, ms2, Ey2, p, s, n, ridge, key, *, rules, fresh, chunks, chunk,
+           smax):
+    law = law_point(b, Ey2, n, ridge, peak_direction=True)
+    dp = law.dense
+    diverged = dp.status == Status.DIVERGED
+
+    def body(acc, k):
+        ka, kr = jax.random.split(k)
+        a = sample_law(law, b.vectors, ka, chunk, p)
+        x = _draw_stats(a, kr, rules, V, t, ms2, Ey2, p, s, n, smax, fresh)
+        return (acc[0] + jnp.sum(x, -1), acc[1] + jnp.sum(x * x, -1)), None
+
+    zero = jnp.zeros((len(rules), 2), V.dtype)
+    (s1, s2), _ = jax.lax.scan(body, (zero, zero), jax.random.split(key, chunks))
+    B = chunks * chunk
+    mean = s1 / B
+    se = jnp.sqrt(jnp.maximum(s2 - B * mean * mean, 0.0) / (B - 1.0) / B)
+    ok = dp.status != Status.NOT_CONVERGED
+    st_none = jnp.where(ok, jnp.where(diverged, Status.DIVERGED, Status.CONVERGED),
+                        Status.NOT_CONVERGED)
+    st_fresh = jnp.where(ok & jnp.isfinite(mean[:, 1]), Status.CONVERGED, Status.NOT_CONVERGED)
+    nan = jnp.asarray(jnp.nan, V.dtype)
+    pruned = jnp.where(ok, jnp.where(diverged, jnp.inf, mean[:, 0]), nan)
+    pruned_se = jnp.where(ok & ~diverged, se[:, 0], jnp.where(diverged, 0.0, nan))
+    return dict(kappa=dp.kappa, dense_risk=dp.risk, pruned=pruned, pruned_se=pruned_se,
+                fresh=jnp.where(ok, mean[:, 1], nan), fresh_se=jnp.where(ok, se[:, 1], nan),
+                status_none=st_none.astype(jnp.int32) * jnp.ones(len(rules), jnp.int32),
+                status_fresh=st_fresh.astype(jnp.int32))
+
+
+@partial(jax.jit, static_argnames=("rules", "fresh", "chunks", "chunk", "smax"))
+def _fast_grid(V, t, ms2v, Ey2, p, s, n, ridge, key, *, rules, fresh, chunks, chunk, smax):
+    def f(x):
+        pp, ss, nn, rr = x
+        b = fast_basis(V, t, ms2v[0], pp)
+        return _point(b, V, t, ms2v, Ey2, pp, ss, nn, rr, key, rules=rules, fresh=fresh,
+                      chunks=chunks, chunk=chunk, smax=smax)
+    return jax.lax.map(f, (p, s, n, ridge))
+
+
+@partial(jax.jit, static_argnames=("rules", "fresh", "chunks", "chunk", "smax"))
+def _dense_grid(bases, V, t, ms2v, Ey2, index, p, s, n, ridge, key, *, rules, fresh, chunks,
+                chunk, smax):
+    def f(x):
+        i, pp, ss, nn, rr = x
+        b = Basis(*(y[i] for y in bases))
+        return _point(b, V, t, ms2v, Ey2, pp, ss, nn, rr, key, rules=rules, fresh=fresh,
+                      chunks=chunks, chunk=chunk, smax=smax)
+    return jax.lax.map(f, (index, p, s, n, ridge))
+
+
+@dataclasses.dataclass(frozen=True)
+class RFPrunedRiskCurve:
+    """Pruned random-features theory on a grid (NumPy); rule-dependent arrays have a
+    trailing rule axis.
+
+    ``risk`` / ``stderr``: the requested ``retrain`` mode's mean over ``draws`` samples of
+    the coordinate law and its standard error; ``pruned``/``pruned_se`` (no retraining) are
+    always there, ``fresh``/``fresh_se`` when ``retrain='fresh'``.  ``train_small``: OLS on
+    the first ``keep`` features (exact, no sampling; ``inf`` at ``keep = n - 1``).
+    ``status`` per (point, rule) of ``risk``: DIVERGED (``inf``) for the pruned risk at the
+    ridgeless peak (the fresh refit stays finite there: the support is chosen along the
+    exploding noise), NOT_CONVERGED if the fixed point failed."""
+
+    p: np.ndarray
+    keep: np.ndarray
+    n: np.ndarray
+    ridge: np.ndarray
+    rules: tuple[str, ...]
+    retrain: str
+    draws: int
+    kappa: np.ndarray
+    dense_risk: np.ndarray
+    risk: np.ndarray
+    stderr: np.ndarray
+    status: np.ndarray
+    pruned: np.ndarray
+    pruned_se: np.ndarray
+    train_small: np.ndarray
+    fresh: np.ndarray | None = None
+    fresh_se: np.ndarray | None = None
+
+    def rows(self) -> list[dict]:
+        """One dict per (grid point, rule): ``p, n, ridge, keep, rule, retrain, kappa,
+        dense_risk, risk, stderr, draws, train_small, status``."""
+        flat = lambda a: a.reshape(-1, *a.shape[len(self.p.shape):])  # noqa: E731
+        P, K, N, R, kap, dr, ts = (flat(a) for a in (self.p, self.keep, self.n, self.ridge,
+                                                      self.kappa, self.dense_risk,
+                                                      self.train_small))
+        risk, se, st = flat(self.risk), flat(self.stderr), flat(self.status)
+        return [dict(p=int(P[i]), n=int(N[i]), ridge=float(R[i]), keep=int(K[i]), rule=rule,
+                     retrain=self.retrain, kappa=float(kap[i]), dense_risk=float(dr[i]),
+                     risk=float(risk[i, j]), stderr=float(se[i, j]), draws=self.draws,
+                     train_small=float(ts[i]), status=str(status_names(st[i, j])))
+                for i in range(P.shape[0]) for j, rule in enumerate(self.rules)]
+
+
+def rf_train_small(task: RFTask, keep, n=None) -> np.ndarray:
+    """OLS trained directly on the first ``keep`` features (a data-independent support):
+    ``(E y^2 - c_S^T M_SS^{-1} c_S) (n - 1)/(n - keep - 1)`` (exact for the Gaussian
+    equivalent); ``inf`` at ``keep = n - 1``, NaN for ``keep >= n``.  Host side, float64."""
+    models.require_x64("rf_train_small")
+    spec = rf_spectrum(task)
+    keep = check_int_range("keep", keep, 1, task.pool_size)
+    n = check_int_range("n", task.n if n is None else n, 1)
+    keep, n = np.broadcast_arrays(keep, n)
+    cache = {}
+    for s in np.unique(keep):
+        V = spec.features[:s]
+        cS = V @ spec.target
+        L = np.linalg.cholesky(V @ V.T + np.diag(spec.mu_star2[:s]))
+        z = np.linalg.solve(L, cS)
+        cache[int(s)] = spec.label_second_moment - float(z @ z)
+    sig = np.vectorize(cache.__getitem__, otypes=[float])(keep)
+    kf, nf = keep.astype(float), n.astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(keep < n - 1, sig * (nf - 1) / (nf - kf - 1),
+                        np.where(keep == n - 1, np.inf, np.nan))
+
+
+def rf_pruned_risk(task: RFTask, p, keep, rule=RF_RULES, n=None, ridge=None, *,
+                   retrain: str = "none", draws: int = DRAWS, key=None,
+                   throw: bool = True) -> RFPrunedRiskCurve:
+    """Pruned (and fresh-retrained) test risk of random features by sampling the coordinate
+    law, on a ``(p, keep, n, ridge)`` grid (module docstring), one compiled call.
+
+    Args:
+      task: a ``models.RFTask``.  p, keep, n, ridge: grid axes (broadcast together).
+      rule: one or several of ``magnitude``, ``saliency``, ``random``.
+      retrain: ``none`` or ``fresh`` (``same`` raises ``ValueError``: no closed form).
+      draws: samples of the coordinate law per point (rounded up to a multiple of 256).
+      key: a PRNG key (required; the same draws serve every grid point and rule).
+
+    Example:
+      >>> task = models.RFTask.draw(jax.random.key(0), d=20, pool=100, n=40, noise=0.5)
+      >>> th = asy.rf_pruned_risk(task, p=100, keep=10, rule="magnitude", draws=512,
+      ...                         key=jax.random.key(1))
+      >>> bool(th.stderr[0] < 0.02 * th.risk[0]), th.draws
+      (True, 512)
+    """
+    models.require_x64("rf_pruned_risk")
+    check_choice("retrain", retrain, models.RETRAIN)
+    if retrain == "same":
+        raise ValueError(SAME_DATA_MESSAGE.replace("docs/linear.md section 4",
+                                                   "docs/random_features.md"))
+    rules = models.check_rules(rule)
+    bad = [r for r in rules if r not in RF_RULES]
+    if bad:
+        raise InputError(f"rule: {bad[0]!r} is not available for random features; allowed: "
+                         + ", ".join(RF_RULES))
+    draws = int(check_int_range("draws", draws, 2))
+    if key is None:
+        raise InputError("key: missing; allowed: a PRNG key from jax.random.key")
+    check_key("key", key)
+    spec = rf_spectrum(task)
+    p, n, ridge = task.grid_axes(p, n, ridge)
+    keep = check_int_range("keep", keep, 1)
+    shape, flat = _grid.broadcast_grid(p=p, keep=keep, n=n, ridge=ridge)
+    if np.any(flat["keep"] > flat["p"]):
+        i = int(np.flatnonzero(flat["keep"] > flat["p"])[0])
+        raise InputError(f"keep: got {flat['keep'][i]} with p = {flat['p'][i]}; allowed: "
+                         "integers in [1, p]")
+    fresh = retrain == "fresh"
+    if fresh and np.any(flat["keep"] >= flat["n"] - 1):
+        raise InputError("keep: retraining by least squares needs keep < n - 1; allowed: "
+                         f"keep in [1, n - 2] (n = {int(flat['n'].min())})")
+    chunk = min(CHUNK, draws)
+    chunks = -(-draws // chunk)
+    smax = _grid.bucket(int(flat["keep"].max())) if fresh else 1
+    size, pad = _grid.pad(flat)
+    V, t = jnp.asarray(spec.features), jnp.asarray(spec.target)
+    ms2, Ey2 = jnp.asarray(spec.mu_star2), jnp.asarray(spec.label_second_moment)
+    args = (jnp.asarray(pad["p"]), jnp.asarray(pad["keep"], jnp.float64),
+            jnp.asarray(pad["n"], jnp.float64), jnp.asarray(pad["ridge"], jnp.float64), key)
+    static = dict(rules=rules, fresh=fresh, chunks=chunks, chunk=chunk, smax=min(smax, V.shape[0]))
+    if spec.fast:
+        out = _fast_grid(V, t, ms2, Ey2, *args, **static)
+    else:
+        widths, index = np.unique(pad["p"], return_inverse=True)
+        bases = [dense_basis_host(spec, int(w)) for w in widths]
+        stacked = Basis(*(jnp.stack(c) for c in zip(*bases)))
+        out = _dense_grid(stacked, V, t, ms2, Ey2, jnp.asarray(index.ravel()), *args, **static)
+    res = _grid.unpad(out, size, shape)
+    status = res["status_fresh" if fresh else "status_none"]
+    if throw:
+        raise_if_failed(status, "rf_pruned_risk (fixed point)")
+    small = rf_train_small(task, flat["keep"].reshape(shape), flat["n"].reshape(shape))
+    grid = {k: flat[k].reshape(shape) for k in ("p", "keep", "n", "ridge")}
+    return RFPrunedRiskCurve(
+        **grid, rules=rules, retrain=retrain, draws=chunks * chunk, kappa=res["kappa"],
+        dense_risk=res["dense_risk"], risk=res["fresh" if fresh else "pruned"],
+        stderr=res["fresh_se" if fresh else "pruned_se"], status=status, pruned=res["pruned"],
+        pruned_se=res["pruned_se"], train_small=small,
+        fresh=res["fresh"] if fresh else None, fresh_se=res["fresh_se"] if fresh else None)
