@@ -52,9 +52,9 @@ from ._compressibility import stable_tail_constant as stable_tail_constant
 from ._compressibility import stable_truncated_second_moment as stable_truncated_second_moment
 from ._general import general_dense_risk as general_dense_risk
 from ._general import spectral_dense_point as spectral_dense_point
-from ._rf import RFCoordinateLaw as RFCoordinateLaw
+from ._rf_law import RFCoordinateLaw as RFCoordinateLaw
 from ._rf import RFSpectrum as RFSpectrum
-from ._rf import rf_coordinate_law as rf_coordinate_law
+from ._rf_law import rf_coordinate_law as rf_coordinate_law
 from ._rf import rf_dense_risk as rf_dense_risk
 from ._rf import rf_spectrum as rf_spectrum
 from ._rf_pruning import RFPrunedRiskCurve as RFPrunedRiskCurve

@@ -19,7 +19,7 @@ import pytest
 
 import asymptotics as asy
 import models
-from asymptotics import _rf, _rf_pruning
+from asymptotics import _rf_pruning
 from asymptotics._status import Status
 
 Z = 4.0  # standard errors allowed in the statistical checks
@@ -121,9 +121,10 @@ def test_width_methods_agree_and_rows_have_the_cli_columns():
     task = _relu_task(d=20, pool=300, n=60)
     p = np.array([5, 20, 33, 60, 64, 65, 200, 300])
     a = asy.rf_dense_risk(task, p=p, throw=False)
-    b = asy.rf_dense_risk(task, p=p, throw=False, method="bucketed")
-    np.testing.assert_array_equal(a.status, b.status)
-    np.testing.assert_allclose(a.risk, b.risk, rtol=1e-11)
+    for method in ("padded", "bucketed"):
+        b = asy.rf_dense_risk(task, p=p, throw=False, method=method)
+        np.testing.assert_array_equal(a.status, b.status)
+        np.testing.assert_allclose(a.risk, b.risk, rtol=1e-11)
     row = a.rows()[0]
     assert list(row) == ["p", "n", "ridge", "kappa", "dense_risk", "bias", "variance",
                          "sigma_p2", "status"]
@@ -294,3 +295,29 @@ def test_pruned_inputs():
         asy.rf_pruned_risk(task, p=40, keep=19, retrain="fresh", key=k)
     with pytest.raises(models.InputError, match="key"):
         asy.rf_pruned_risk(task, p=40, keep=5, key=0)
+
+
+def test_diagonal_option_random_exact_and_magnitude_error_as_stated():
+    task = _relu_task(d=12, pool=60, n=20)
+    d = asy.rf_pruned_risk(task, p=[20, 40], keep=10, rule=("magnitude", "random"),
+                           diagonal=True, throw=False)
+    assert d.status[0, 0] == Status.DIVERGED and np.isinf(d.risk[0, 0])
+    cl = asy.rf_coordinate_law(task, p=40)
+    M, c = _explicit(task, 40)
+    m, C = cl.mean, cl.covariance()
+    q1, q2 = 10 / 40, 10 * 9 / (40 * 39)
+    second = np.outer(m, m) + C
+    exact = (task.label_second_moment - 2 * q1 * c @ m + q2 * np.sum(M * second)
+             + (q1 - q2) * np.sum(np.diag(M) * np.diag(second)))
+    np.testing.assert_allclose(d.risk[1, 1], exact, rtol=1e-10)
+    assert d.stderr[1, 1] == 0.0 and d.draws == 0
+    # E3, key 0: the stated errors of the approximation (DIAGONAL_ERROR)
+    task = _relu_task(0)
+    ps = [150, 200, 400, 800]
+    a = asy.rf_pruned_risk(task, p=ps, keep=40, rule="magnitude", key=jax.random.key(1))
+    b = asy.rf_pruned_risk(task, p=ps, keep=40, rule="magnitude", diagonal=True)
+    rel = b.risk[:, 0] / a.risk[:, 0] - 1
+    stated = np.array([_rf_pruning.DIAGONAL_ERROR[p][0] for p in ps])
+    assert np.all(np.abs(rel - stated) < 0.005 + Z * a.stderr[:, 0] / a.risk[:, 0])
+    with pytest.raises(models.InputError, match="retrain: 'fresh' needs sampled supports"):
+        asy.rf_pruned_risk(task, p=400, keep=40, retrain="fresh", diagonal=True)
