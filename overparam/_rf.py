@@ -14,6 +14,14 @@ gaussian``; a normalised Gaussian teacher); inputs ``x ~ N(0, I_d)``, labels
 * ``simulate``: the actual nonlinear features (``sims.rf_dense_risk``), risk computed exactly
   from the true feature second moment: ``p,n,ridge,risk_mean,risk_stderr,risk_median,trials``.
 * ``compare``: both, joined by ``overparam.compare``, and a figure.
+* ``--keep S [S ...]`` with ``--rule`` (repeatable: magnitude, saliency, random; default all
+  three) and ``--retrain`` (repeatable: none, same, fresh; default none) switches to pruned
+  risks: theory rows ``p,n,ridge,keep,rule,retrain,risk,risk_stderr,status``
+  (``asymptotics.rf_pruned_risk``: the coordinate law sampled ``--draws`` times from
+  ``--theory-seed``; ``risk_stderr`` is that sampling error; ``theory`` refuses ``same``, which
+  has no closed form), simulation rows add ``keep,rule,retrain`` to the columns above
+  (``sims.rf_pruned_risk``); ``compare`` adds the theory's sampling error to the simulation's
+  in quadrature and leaves same-data rows without theory (status ``no_theory``).
 
 Units as for the linear model: every risk is the total test risk ``E (y - a.phi(x))^2``, noise
 included.  ``--second-moment exact`` (the finite-``d`` correction) is not available yet; the
@@ -29,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+import models
 from models import InputError, RFTask
 from models._activations import ACTIVATIONS
 from models._errors import check_choice, check_int_range, check_positive
@@ -38,6 +47,9 @@ from . import _linear
 from .registry import Setting
 
 SECOND_MOMENTS = ("gaussian-equivalent",)
+#: pruning rules of a random-features second layer (the oracle has no meaning: rows are
+#: exchangeable and no feature is "the signal")
+RF_RULES = ("magnitude", "saliency", "random")
 
 
 def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
@@ -60,6 +72,17 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
                    help="width(s): the first p rows of W; default: all P_max rows")
     g.add_argument("--ridge", type=float, nargs="+", default=[0.0],
                    help="ridge penalty(ies) of (1/n)||y - Phi a||^2 + ridge ||a||^2 (default 0)")
+    pr = parser.add_argument_group("pruning")
+    pr.add_argument("--keep", type=float, nargs="+", default=None,
+                    help="number(s) of second-layer weights kept, s <= p (enables pruned risks)")
+    pr.add_argument("--rule", action="append", default=None,
+                    help="pruning rule, repeatable: " + ", ".join(RF_RULES) + " (default: all)")
+    pr.add_argument("--retrain", action="append", default=None,
+                    help="retraining after pruning, repeatable: none (default), same, fresh")
+    pr.add_argument("--draws", type=float, default=4096,
+                    help="theory: samples of the coordinate law per point (pruned risks)")
+    pr.add_argument("--theory-seed", type=float, default=0,
+                    help="theory: seed of those samples (key = jax.random.key(seed))")
     _linear.add_run_arguments(parser, command)
 
 
@@ -113,22 +136,75 @@ def build_task(args) -> RFTask:
 
 @dataclasses.dataclass(frozen=True)
 class RFProblem:
-    """A validated random-features task and its flat ``(p, n, ridge)`` grid."""
+    """A validated random-features task, its flat ``(p, n, ridge)`` grid and, for pruned
+    risks, the keep values, rules and retraining modes."""
 
     task: RFTask
     p: np.ndarray
     n: np.ndarray
     ridge: np.ndarray
+    keep: np.ndarray | None = None
+    rules: tuple[str, ...] = ()
+    retrain: tuple[str, ...] = ()
 
 
 def problem(args) -> RFProblem:
     task = build_task(args)
-    return RFProblem(task, *_linear.grid(task.pool_size, args))
+    p, n, ridge = _linear.grid(task.pool_size, args)
+    if args.keep is None:
+        for flag in ("rule", "retrain"):
+            if getattr(args, flag):
+                raise InputError(f"--{flag}: needs --keep; allowed: --keep S [S ...] with --{flag}")
+        return RFProblem(task, p, n, ridge)
+    keep = check_int_range("--keep", args.keep, 1)
+    if keep.max() > p.min():
+        raise InputError(f"--keep: got {int(keep.max())} with p = {int(p.min())}; allowed: "
+                         "integers in [1, p] for every width")
+    rules = models.check_rules(args.rule or RF_RULES, name="--rule")
+    for r in rules:
+        if r not in RF_RULES:
+            raise InputError(f"--rule: {r!r} is not available for random features; allowed: "
+                             + ", ".join(RF_RULES))
+    retrain = models.check_retrain(args.retrain or ("none",), name="--retrain")
+    if set(retrain) - {"none"} and keep.max() >= n.min() - 1:
+        raise InputError(f"--keep: retraining by least squares needs keep < n - 1; allowed: "
+                         f"integers in [1, {int(n.min()) - 2}]")
+    if args.command == "theory" and "same" in retrain:
+        raise InputError("--retrain: 'same' (retraining on the data that chose the support) has "
+                         "no closed form; allowed: none, fresh (simulate and compare accept same)")
+    check_int_range("--draws", args.draws, 2)
+    check_int_range("--theory-seed", args.theory_seed, 0)
+    return RFProblem(task, p, n, ridge, keep, rules, retrain)
+
+
+def _pruned_theory_rows(pr: RFProblem, args) -> list[dict]:
+    """One row per (point, keep, rule, retrain); ``risk_stderr`` is the sampling error."""
+    import jax
+
+    import asymptotics as asy
+
+    rows = []
+    for mode in pr.retrain:
+        if mode == "same":
+            rows += [dict(p=int(p), n=int(n), ridge=float(r), keep=int(s), rule=rule,
+                          retrain="same", risk="", risk_stderr="", status="no_theory")
+                     for p, n, r in zip(pr.p, pr.n, pr.ridge) for s in pr.keep for rule in pr.rules]
+            continue
+        th = asy.rf_pruned_risk(pr.task, p=pr.p[:, None], keep=pr.keep[None, :],
+                                n=pr.n[:, None], ridge=pr.ridge[:, None], rule=pr.rules,
+                                retrain=mode, draws=int(args.draws),
+                                key=jax.random.key(int(args.theory_seed)), throw=False)
+        for row in th.rows():
+            row["risk_stderr"] = row.pop("stderr")
+            rows.append(row)
+    return rows
 
 
 def theory(pr: RFProblem, args) -> list[dict]:
     import asymptotics as asy
 
+    if pr.keep is not None:
+        return _pruned_theory_rows(pr, args)
     return asy.rf_dense_risk(pr.task, p=pr.p, n=pr.n, ridge=pr.ridge, throw=False).rows()
 
 
@@ -138,15 +214,35 @@ def simulate(pr: RFProblem, args) -> tuple[list[dict], str]:
     import sims
 
     o = _linear.sim_options(args)
-    mc = sims.rf_dense_risk(pr.task, p=pr.p, n=pr.n, ridge=pr.ridge, trials=o.trials,
-                            key=jax.random.key(o.seed), dtype=o.dtype, chunk=o.chunk,
-                            progress=sys.stderr.isatty(), checkpoint=args.checkpoint)
+    common = dict(n=pr.n, ridge=pr.ridge, trials=o.trials, key=jax.random.key(o.seed),
+                  dtype=o.dtype, chunk=o.chunk, progress=sys.stderr.isatty(),
+                  checkpoint=args.checkpoint)
+    if pr.keep is not None:
+        mc = sims.rf_pruned_risk(pr.task, p=pr.p, keep=pr.keep, rule=pr.rules,
+                                 retrain=pr.retrain, **common)
+    else:
+        mc = sims.rf_dense_risk(pr.task, p=pr.p, **common)
     return mc.rows(), mc.dtype
 
 
+def compare_rows(pr: RFProblem, args):
+    """Theory and simulation rows; a sampled theory's error travels as ``theory_stderr``."""
+    t_rows = theory(pr, args)
+    for row in t_rows:
+        if "risk_stderr" in row:
+            row["theory_stderr"] = row.pop("risk_stderr")
+    s_rows, dtype = simulate(pr, args)
+    args.dtype = dtype
+    return t_rows, s_rows
+
+
 def figure(pr: RFProblem, args, comparison, path) -> None:
-    """Gaussian-equivalent theory lines over the width, nonlinear-feature simulation markers."""
+    """Gaussian-equivalent theory lines over the width, nonlinear-feature simulation markers
+    (pruned risks: markers per rule and retraining, theory where it exists)."""
     import asymptotics as asy
+
+    if pr.keep is not None:
+        return _pruned_figure(pr, args, comparison, path)
 
     task = pr.task
     _linear.draw_dense_comparison(
@@ -155,6 +251,39 @@ def figure(pr: RFProblem, args, comparison, path) -> None:
         ylabel=r"test risk $E\,(y - a^\top\phi(x))^2$",
         title=f"{task.name}, d={task.d}, $\\sigma$={float(task.noise):g}",
         parameters=parameters(pr, args))
+
+
+def _pruned_figure(pr: RFProblem, args, comparison, path) -> None:
+    from ._plots import COLORS, mark_threshold, new_figure, save_and_close
+
+    rows = comparison.rows()
+    s0, n0, r0 = int(pr.keep[0]), int(pr.n[0]), float(pr.ridge[0])
+    fig, (ax,) = new_figure(width=5.8, height=4.0)
+    k = 0
+    for rule in pr.rules:
+        for mode in pr.retrain:
+            sel = sorted((x for x in rows if x["keep"] == s0 and x["rule"] == rule
+                          and x["retrain"] == mode and x["n"] == n0 and x["ridge"] == r0),
+                         key=lambda x: x["p"])
+            xs = np.array([x["p"] for x in sel])
+            color = COLORS[k % len(COLORS)]
+            k += 1
+            label = rule + ("" if mode == "none" else f", retrain {mode}")
+            tv = np.array([x["risk"] if x["risk"] != "" else np.nan for x in sel], dtype=float)
+            if np.isfinite(tv).any():
+                ax.plot(xs, tv, color=color, label=f"theory, {label}")
+            ax.errorbar(xs, [x["risk_mean"] for x in sel], yerr=[2 * x["risk_stderr"] for x in sel],
+                        fmt="o", ms=4, mfc="white", color=color, label=f"simulation, {label}")
+    if r0 == 0:
+        mark_threshold(ax, n0)
+    ax.set_xlabel("width $p$")
+    ax.set_ylabel(r"test risk $E\,(y - a^\top\phi(x))^2$")
+    if args.log:
+        ax.set_yscale("log")
+    trials = int(comparison.finite.max()) if comparison.size else 0
+    ax.set_title(f"{pr.task.name}: pruned to s={s0}, n={n0}; ±2 s.e., {trials} trials", fontsize=9)
+    ax.legend(frameon=False, fontsize=8)
+    save_and_close(fig, path, parameters=parameters(pr, args))
 
 
 def parameters(pr: RFProblem, args) -> dict:
@@ -170,7 +299,8 @@ SETTING = Setting(
     problem=problem,
     theory=theory,
     simulate=simulate,
-    value="dense_risk",
+    compare_rows=compare_rows,
+    value=None,          # pruned rows compare ``risk``, dense rows ``dense_risk``
     figure=figure,
     parameters=parameters,
     columns={

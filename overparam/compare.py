@@ -105,6 +105,15 @@ class Comparison:
     nonfinite: np.ndarray
     records: Sequence[Mapping[str, Any]]
     agreement: Agreement = AGREEMENT["float64"]
+    #: standard error of a theory computed by sampling (0 for closed forms)
+    theory_stderr: np.ndarray | None = None
+
+    @property
+    def total_stderr(self) -> np.ndarray:
+        """``sqrt(stderr^2 + theory_stderr^2)``: the Monte Carlo error of both sides."""
+        if self.theory_stderr is None:
+            return self.stderr
+        return np.sqrt(self.stderr**2 + np.nan_to_num(self.theory_stderr) ** 2)
 
     @property
     def size(self) -> int:
@@ -122,7 +131,7 @@ class Comparison:
         """Points with a z-score: a finite converged prediction, at least two finite trials,
         a positive standard error, and not a ridgeless point with ``|p - n| <= 1``."""
         ok = (self.status == "converged") & np.isfinite(self.theory) & (self.finite >= 2)
-        ok &= np.isfinite(self.stderr) & (self.stderr > 0)
+        ok &= np.isfinite(self.total_stderr) & (self.total_stderr > 0)
         peak = self._peak_distance()
         if peak is not None:
             ok &= ~(peak[0] <= 1)
@@ -140,9 +149,9 @@ class Comparison:
 
     @property
     def z(self) -> np.ndarray:
-        """``(mean - theory) / stderr``; NaN where the point has no z-score (:attr:`has_z`)."""
+        """``(mean - theory) / total_stderr``; NaN where the point has no z-score."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            z = (self.mean - self.theory) / self.stderr
+            z = (self.mean - self.theory) / self.total_stderr
         return np.where(self.has_z, z, np.nan)
 
     @property
@@ -153,7 +162,7 @@ class Comparison:
     def agrees(self, agreement: Agreement | None = None) -> np.ndarray:
         """Per point: the agreement rule holds (True where the point is not judged)."""
         rule = self.agreement if agreement is None else agreement
-        return np.where(self.judged, rule.holds(self.mean, self.stderr, self.theory), True)
+        return np.where(self.judged, rule.holds(self.mean, self.total_stderr, self.theory), True)
 
     def all_agree(self, agreement: Agreement | None = None) -> bool:
         return bool(np.all(self.agrees(agreement)))
@@ -215,6 +224,8 @@ def compare(theory, simulation, *, value: str | None = None, prefix: str = "risk
       simulation: a ``sims`` result (``DenseSimulation``, ``PrunedSimulation``, ...) or a
         list of rows with ``risk_mean, risk_stderr, risk_median, trials, nonfinite_trials``.
       value: the theory column compared (default ``risk`` if present, else ``dense_risk``).
+        A theory computed by sampling may carry its standard error as ``theory_stderr``:
+        it is added in quadrature to the simulation's.
       prefix: the simulation columns are ``<prefix>_mean, <prefix>_stderr, <prefix>_median``.
       agreement: the rule (default: the one of the simulation's dtype).
 
@@ -239,7 +250,7 @@ def compare(theory, simulation, *, value: str | None = None, prefix: str = "risk
     index = {}
     for r in trows:
         index.setdefault(_key(r, keys), r)
-    records, th, status = [], [], []
+    records, th, status, th_se = [], [], [], []
     for s in srows:
         t = index.get(_key(s, keys))
         if t is None:
@@ -247,6 +258,8 @@ def compare(theory, simulation, *, value: str | None = None, prefix: str = "risk
                              + ", ".join(f"{k}={s[k]}" for k in keys))
         v = t.get(value, "")
         th.append(float(v) if v not in ("", None) else np.nan)
+        tse = t.get("theory_stderr", "")
+        th_se.append(float(tse) if tse not in ("", None) else 0.0)
         status.append(str(t.get("status", "converged")))
         records.append({**t, **{k: v for k, v in s.items() if k not in keys}})
     col = lambda name, dt=np.float64: np.array([s.get(name, 0) for s in srows], dtype=dt)  # noqa: E731
@@ -256,4 +269,5 @@ def compare(theory, simulation, *, value: str | None = None, prefix: str = "risk
                       theory=np.array(th), status=np.array(status), mean=col(f"{prefix}_mean"),
                       stderr=col(f"{prefix}_stderr"), median=col(f"{prefix}_median"),
                       finite=col("trials", np.int64), nonfinite=col("nonfinite_trials", np.int64),
-                      records=records, agreement=agreement)
+                      records=records, agreement=agreement,
+                      theory_stderr=np.array(th_se) if any(th_se) else None)

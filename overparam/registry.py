@@ -51,7 +51,8 @@ class Setting:
         columns ``risk_mean, risk_stderr, risk_median, trials, nonfinite_trials`` when the
         setting is compared) and the simulation dtype.
       columns: per command, the columns its CSV guarantees (scripts rely on them).
-      value: the theory column that ``compare`` puts against ``risk_mean``.
+      value: the theory column that ``compare`` puts against ``risk_mean`` (None: ``risk``
+        when the theory rows have it, else ``dense_risk``).
       figure: ``(problem, args, comparison, path) -> None`` draws the ``compare`` figure.
       redirect: ``argv -> name or None``: hand the command to another setting (``linear``
         with ``--keep`` is ``linear-pruned``).
@@ -72,7 +73,7 @@ class Setting:
     simulate: Callable[[Any, argparse.Namespace], tuple[list[dict], str]]
     columns: Mapping[str, tuple[str, ...]]
     theory: Callable[[Any, argparse.Namespace], list[dict]] | None = None
-    value: str = "risk"
+    value: str | None = "risk"
     figure: Callable[..., None] | None = None
     redirect: Callable[[list[str]], str | None] | None = None
     parameters: Callable[[Any, argparse.Namespace], dict] | None = None

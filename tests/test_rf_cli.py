@@ -92,3 +92,33 @@ def test_bad_files(tmp_path, capsys, weights, teacher, needle):
 def test_bad_flags(tmp_path, capsys, argv, needle):
     err = _bad(tmp_path, capsys, argv + ["--n", "10", "--noise", "0.1"])
     assert needle in err
+
+
+def test_pruned_contract(tmp_path, capsys):
+    common = ["--model", "rf", "--d", "10", "--pool", "40", "--n", "20", "--noise", "0.5",
+              "--p", "30", "40", "--keep", "8", "--rule", "magnitude"]
+    th = tmp_path / "pt.csv"
+    assert cli.main(["theory", *common, "--retrain", "none", "--retrain", "fresh", "--draws", "256",
+                     "--out", str(th)]) == 0
+    rows = read(th)
+    assert len(rows) == 4
+    assert {"keep", "rule", "retrain", "risk", "risk_stderr"} <= set(rows[0])
+    assert all(float(r["risk_stderr"]) > 0 for r in rows)          # sampled: its error is shown
+    # same-data retraining has no closed form: theory refuses it, compare leaves it empty
+    assert cli.main(["theory", *common, "--retrain", "same", "--out", str(th)]) == 2
+    assert "--retrain: 'same'" in capsys.readouterr().err
+    assert cli.main(["theory", *common[:-2], "--rule", "oracle", "--out", str(th)]) == 2
+    assert "--rule: 'oracle' is not available" in capsys.readouterr().err
+    mc = tmp_path / "pm.csv"
+    assert cli.main(["simulate", *common, "--retrain", "none", "--retrain", "same", "--trials", "6",
+                     "--out", str(mc)]) == 0
+    rows = read(mc)
+    assert len(rows) == 4 and {"keep", "rule", "retrain", "risk_mean", "risk_stderr"} <= set(rows[0])
+    cmp_ = tmp_path / "pc.csv"
+    assert cli.main(["compare", *common, "--retrain", "none", "--retrain", "same", "--trials", "6",
+                     "--draws", "256", "--out", str(cmp_)]) == 0
+    rows = read(cmp_)
+    same = [r for r in rows if r["retrain"] == "same"]
+    assert same and all(r["status"] == "no_theory" and r["z"] == "" for r in same)
+    assert all(float(r["theory_stderr"]) > 0 for r in rows if r["retrain"] == "none")
+    assert (tmp_path / "pc.png").exists()
