@@ -17,6 +17,8 @@ from ._activations import ge_coefficients as ge_coefficients
 from ._activations import hermite_coefficients as hermite_coefficients
 from ._linear import LinearTask as LinearTask
 from ._rf import RFTask as RFTask
+from ._rf_moments import RFMoments as RFMoments
+from ._rf_moments import rf_feature_moments as rf_feature_moments
 from ._linear import SpectralLaw as SpectralLaw
 from ._linear import read_spectrum_csv as read_spectrum_csv
 from ._patch_net import PatchNet as PatchNet

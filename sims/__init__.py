@@ -32,8 +32,8 @@ from .pruning_at_init import train_pruned as train_pruned
 from .heavy_tailed import iid_compressibility as iid_compressibility
 from .heavy_tailed import noisy_sgd as noisy_sgd
 from .heavy_tailed import train_noisy_sgd as train_noisy_sgd
-from ._rf_moments import RFMoments as RFMoments
+from models._rf_moments import RFMoments as RFMoments
 from ._rf import rf_dense_risk as rf_dense_risk
-from ._rf_moments import rf_feature_moments as rf_feature_moments
+from models._rf_moments import rf_feature_moments as rf_feature_moments
 from ._rf import rf_pruned_risk as rf_pruned_risk
 from ._rf import rf_train_small_risk as rf_train_small_risk

@@ -9,8 +9,8 @@ ridge solvers of :mod:`models._estimators` exactly as :mod:`sims._linear` does (
 ``p < n``, the min-norm interpolator for ``p >= n`` at ``ridge = 0``).
 
 The risk ``R(a) = E (y - a.phi(x))^2 = E y^2 - 2 a.c + a^T M a`` of each fit is exact (no
-test set), from the true feature moments of :func:`sims.rf_feature_moments`
-(:mod:`sims._rf_moments`), evaluated as the sum of squares ``r_P + |L^T a - u|^2``.  Nothing
+test set), from the true feature moments of :func:`models.rf_feature_moments`
+(:mod:`models._rf_moments`, re-exported as ``sims.rf_feature_moments``), evaluated as the sum of squares ``r_P + |L^T a - u|^2``.  Nothing
 here calls ``asymptotics``.
 
 Pruning (:func:`rf_pruned_risk`) keeps ``s`` second-layer weights by ``|a_i|`` (magnitude),
@@ -46,11 +46,13 @@ from models._estimators import ols_on_support
 from models._estimators import ridge_dual as _fit_dual
 from models._estimators import ridge_primal as _fit_primal
 from models._pruning_ops import check_retrain, check_rules, pruning_score, rank_desc
+from models._rf_moments import check_task as _check_task
+from models._rf_moments import rf_feature_moments
 
 from ._batching import GridSplit, check_dtype, run_chunks
 from ._linear import DenseSimulation, default_chunk
 from ._pruning import PrunedSimulation
-from ._rf_moments import _check_task, _exact_risk, _risk_form, rf_feature_moments
+from ._rf_moments import _exact_risk, _risk_form
 from ._train_small import TrainSmallSimulation
 
 _HI = MATMUL_PRECISION
