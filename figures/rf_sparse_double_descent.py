@@ -1,0 +1,307 @@
+"""Random-features sparse double descent: the test risk of a second layer pruned to s weights
+against the width p.
+
+Mathematics: ``docs/random_features.md``, worked example E3 (centred ReLU features of rows
+of W uniform on the sphere, d = 50, a normalised Gaussian teacher, n = 100, sigma = 0.5, the
+min-norm / OLS second layer pruned by magnitude to s = 40 weights).  Theory: the Gaussian
+equivalent conditional on W -- dense risk ``asymptotics.rf_dense_risk``; magnitude-pruned
+and fresh-data-retrained risks ``asymptotics.rf_pruned_risk`` (means over draws of the
+coordinate law, common random numbers across widths); train-small (OLS on the first s
+features) ``asymptotics.rf_train_small``, exact for the Gaussian equivalent.  Simulation:
+the actual nonlinear features, exact risks (``sims.rf_pruned_risk``,
+``sims.rf_train_small_risk``), independent of the theory.  (a) dense and pruned without
+retraining; (b) pruned, then retrained by least squares on the kept features: on fresh
+data (theory and simulation) and on the same data that chose the support (simulation only:
+selection bias, no closed form).  The train-small baseline (theory line, simulated band) is
+drawn in both panels; the dashed line marks p = n, where the ridgeless risk diverges.
+
+Agreement (``overparam.compare``): ``|mc - theory| <= 3 s.e. + 5 %``.  The 5 % is the upper
+end of the measured discrepancy between this Gaussian-equivalent theory and the nonlinear
+features on the dense risk at d = 50 (2-5 %, ``docs/random_features.md``, E3; it contains
+the finite-n error of the deterministic equivalent), not a tuned number.
+
+    python figures/rf_sparse_double_descent.py [--trials 300] [--outdir out/rf_sparse_double_descent]
+    overparam figure rf-sparse-double-descent
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+try:
+    from . import _common
+except ImportError:  # run as a script
+    import _common
+
+import jax  # noqa: E402
+import matplotlib.ticker  # noqa: E402
+import numpy as np  # noqa: E402
+
+import asymptotics as asy  # noqa: E402
+import models  # noqa: E402
+import overparam  # noqa: E402
+import sims  # noqa: E402
+from overparam import _io, _plots  # noqa: E402
+
+#: Monte Carlo widths (E3 grid, refined); those within 10 % of p = n are dropped.
+MC_P = np.array([40, 50, 60, 70, 80, 120, 135, 150, 175, 200, 250, 300, 400, 500, 600, 800])
+QUICK_P = np.array([200, 800])
+#: Gaussian-equivalence allowance: upper end of the documented 2-5 % dense-risk error at d = 50
+GE_ALLOWANCE = 0.05
+AGREEMENT = overparam.Agreement(3.0, GE_ALLOWANCE)
+RULE = "magnitude"
+MODES = ("none", "same", "fresh")
+COLOR = {"dense": "0.55", "none": _plots.COLORS[1], "fresh": _plots.COLORS[0],
+         "same": _plots.COLORS[3], "baseline": "0.15"}
+MARKER = {"dense": "D", "none": "o", "same": "s", "fresh": "^"}
+
+
+def _split_at(p, y, n):
+    """Insert a NaN between p < n and p > n so that a line is not drawn across the peak."""
+    p = np.asarray(p, float)
+    y = np.asarray(y, float).copy()
+    y[~np.isfinite(y)] = np.nan
+    cut = np.searchsorted(p, n)
+    return np.insert(p, cut, np.nan), np.insert(y, cut, np.nan)
+
+
+def _status(values) -> np.ndarray:
+    v = np.asarray(values, float)
+    return np.where(np.isfinite(v), "converged", np.where(np.isinf(v), "diverged", "not_converged"))
+
+
+def check_args(args) -> None:
+    """Every flag, before anything is computed or written (``models.InputError``)."""
+    def need(flag, value, ok, allowed):
+        if not ok:
+            raise models.InputError(f"--{flag}: got {value}; allowed: {allowed}")
+    need("trials", args.trials, args.trials >= 2, "integers >= 2")
+    need("draws", args.draws, args.draws >= 2, "integers >= 2")
+    need("d", args.d, args.d >= 1, "integers >= 1")
+    need("n", args.n, args.n >= 3, "integers >= 3 (retraining needs keep <= n - 2)")
+    need("keep", args.keep, 1 <= args.keep <= args.n - 2,
+         f"integers in [1, n - 2] = [1, {args.n - 2}] (retraining by least squares)")
+    need("pool", args.pool, args.pool >= args.keep, f"integers >= keep = {args.keep}")
+    need("noise", args.noise, np.isfinite(args.noise) and args.noise >= 0, "finite values >= 0")
+
+
+def main(argv=None) -> int:
+    ap = _common.parser(__doc__.split("\n\n")[0], "out/rf_sparse_double_descent")
+    ap.add_argument("--trials", type=int, default=300, help="Monte Carlo trials per width")
+    ap.add_argument("--draws", type=int, default=4096,
+                    help="draws of the coordinate law per width (pruned theory)")
+    ap.add_argument("--keep", type=int, default=40, help="weights kept after pruning (s)")
+    ap.add_argument("--n", type=int, default=100, help="training samples")
+    ap.add_argument("--d", type=int, default=50, help="input dimension")
+    ap.add_argument("--pool", type=int, default=800, help="rows of W drawn (largest width)")
+    ap.add_argument("--noise", type=float, default=0.5, help="label noise sigma")
+    ap.add_argument("--weights-seed", type=int, default=0,
+                    help="W and teacher: models.RFTask.draw(jax.random.key(SEED)); 0 is E3")
+    ap.add_argument("--quick", action="store_true",
+                    help="2 widths, 8 trials, 256 draws, a coarse theory grid (smoke test)")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.trials = min(args.trials, 8)
+        args.draws = min(args.draws, 256)
+    check_args(args)
+    s, n = args.keep, args.n
+    t0 = time.perf_counter()
+    task = models.RFTask.draw(jax.random.key(args.weights_seed), d=args.d, pool=args.pool, n=n,
+                              noise=args.noise, activation="relu")
+    outdir = Path(args.outdir)
+    P = task.pool_size
+    p_mc = QUICK_P if args.quick else MC_P
+    p_mc = p_mc[(p_mc >= s) & (p_mc <= P) & (np.abs(p_mc - n) >= 0.1 * n)]
+    if p_mc.size == 0:
+        raise models.InputError(f"--pool: got {P}; allowed: a pool holding at least one width of "
+                                f"{', '.join(map(str, MC_P))} >= keep and 10 % away from n")
+
+    # ---- theory: a fine grid for the dense line, a coarser one for the sampled pruned lines
+    # (the Monte Carlo widths included, so that the markers' theory lies on the lines)
+    key = jax.random.key(args.seed)
+    p_dense = np.unique(np.concatenate([np.round(np.geomspace(s, P, 120 if args.quick else 400)),
+                                        np.arange(max(s, n - 12), min(n + 13, P + 1)), p_mc]))
+    p_dense = p_dense[p_dense != n].astype(int)
+    near = np.round(n * np.array([0.85, 0.9, 0.95, 0.97, 1.03, 1.05, 1.1, 1.15]))
+    p_pruned = np.unique(np.concatenate([np.round(np.geomspace(s, P, 10 if args.quick else 44)),
+                                         near, p_mc]))
+    p_pruned = p_pruned[(p_pruned >= s) & (p_pruned <= P) & (p_pruned != n)].astype(int)
+    dense_line = asy.rf_dense_risk(task, p=p_dense, throw=False)
+    dense_th = asy.rf_dense_risk(task, p=p_mc, throw=False)            # the markers' theory
+    pruned = asy.rf_pruned_risk(task, p=p_pruned, keep=s, rule=(RULE,), retrain="fresh",
+                                draws=args.draws, key=jax.random.fold_in(key, 0), throw=False)
+    baseline = float(asy.rf_train_small(task, keep=s, n=n))
+    t_th = time.perf_counter() - t0
+
+    # ---- simulation: the actual nonlinear features
+    mc = sims.rf_pruned_risk(task, p=p_mc, keep=s, rule=(RULE,), retrain=MODES,
+                             trials=args.trials, key=jax.random.fold_in(key, 1))
+    small = sims.rf_train_small_risk(task, keep=s, trials=args.trials,
+                                     key=jax.random.fold_in(key, 2)).summary()
+    st = mc.summary(mc.risks[:, 0, mc.rules.index(RULE)])   # (P, M) over trials
+    dst = sims.summarize(mc.dense)                    # (P,)
+    t_mc = time.perf_counter() - t0 - t_th
+
+    # ---- theory and simulation rows, joined by the one comparison of the project
+    at = {int(p): i for i, p in enumerate(pruned.p)}
+    th_val = {"none": pruned.pruned[:, 0], "fresh": pruned.fresh[:, 0]}
+    th_se = {"none": pruned.pruned_se[:, 0], "fresh": pruned.fresh_se[:, 0]}
+
+    def sim_row(p, keep, rule, mode, summ, ix):
+        return dict(p=int(p), n=n, ridge=0.0, keep=int(keep), rule=rule, retrain=mode,
+                    risk_mean=float(summ.mean[ix]), risk_stderr=float(summ.stderr[ix]),
+                    risk_median=float(summ.median[ix]), trials=int(summ.finite[ix]),
+                    nonfinite_trials=int(summ.nonfinite[ix]))
+
+    t_rows, s_rows = [], []
+    for i, p in enumerate(p_mc):
+        t_rows.append(dict(p=int(p), n=n, ridge=0.0, keep=int(p), rule="dense", retrain="none",
+                           risk=float(dense_th.risk[i]), theory_stderr=0.0,
+                           status=str(asy.status_names(dense_th.status[i])),
+                           theory_source="rf_dense_risk (gamma^2, Gaussian equivalent)"))
+        s_rows.append(sim_row(p, p, "dense", "none", dst, (i,)))
+        j = at[int(p)]
+        for m, mode in enumerate(MODES):
+            if mode == "same":
+                val, se, src = np.nan, np.nan, "none: simulation only (selection bias)"
+            else:
+                val, se = float(th_val[mode][j]), float(th_se[mode][j])
+                src = (f"rf_pruned_risk, mean of {pruned.draws} draws"
+                       + (", fresh-data refit" if mode == "fresh" else ""))
+            ok = np.isfinite(val)
+            t_rows.append(dict(p=int(p), n=n, ridge=0.0, keep=s, rule=RULE, retrain=mode,
+                               risk=val if ok else "", theory_stderr=se if ok else "",
+                               status=str(_status(val)) if mode != "same" else "no_theory",
+                               theory_source=src))
+            s_rows.append(sim_row(p, s, RULE, mode, st, (i, m)))
+    t_rows.append(dict(p=s, n=n, ridge=0.0, keep=s, rule="train-small", retrain="none",
+                       risk=baseline, theory_stderr=0.0, status="converged",
+                       theory_source="rf_train_small (first s features, exact for the GE)"))
+    s_rows.append(sim_row(s, s, "train-small", "none", small, ()))
+    cmp_ = overparam.compare(t_rows, s_rows, value="risk", agreement=AGREEMENT)
+    rows = []
+    for row in cmp_.rows():
+        has = row["z"] != ""
+        rows.append(dict(
+            p=row["p"], n=n, ridge=0.0, keep=row["keep"], rule=row["rule"], retrain=row["retrain"],
+            theory=row["risk"], theory_stderr=row["theory_stderr"],
+            theory_source=row["theory_source"], mc_mean=row["risk_mean"],
+            mc_stderr=row["risk_stderr"], z=row["z"],
+            rel_err=(row["risk_mean"] - row["risk"]) / row["risk"] if has else "",
+            agrees=row["agrees"],
+            within_2se=bool(abs(row["z"]) <= 2.0) if has else "",
+            near_peak=bool(abs(row["p"] - n) < 0.1 * n), wide=bool(row["p"] >= 2 * n),
+            trials=row["trials"]))
+    params = {"figure": "rf-sparse-double-descent", **vars(args), "task": task.describe(),
+              "mc_p": p_mc, "rule": RULE, "retrain": MODES, "draws_used": pruned.draws,
+              "train_small_theory": baseline,
+              "agreement": {"n_stderr": AGREEMENT.n_stderr, "allowance": AGREEMENT.allowance,
+                            "allowance_source": "Gaussian-equivalence error 2-5 % on the dense "
+                                                "risk at d = 50, docs/random_features.md (E3)"}}
+    cols = ["p", "n", "ridge", "keep", "rule", "retrain", "theory", "theory_stderr",
+            "theory_source", "mc_mean", "mc_stderr", "z", "rel_err", "agrees", "within_2se",
+            "near_peak", "wide", "trials"]
+    _io.write_csv(outdir / "rf_sparse_double_descent.csv", rows, columns=cols, parameters=params)
+    dense_names = asy.status_names(dense_line.status)
+    line_rows = [dict(p=int(p), n=n, keep=int(p), curve="dense", risk=float(dense_line.risk[i]),
+                      stderr=0.0, status=str(dense_names[i]), kappa=float(dense_line.kappa[i]))
+                 for i, p in enumerate(dense_line.p)]
+    for curve, mode in (("magnitude", "none"), ("magnitude+fresh", "fresh")):
+        line_rows += [dict(p=int(p), n=n, keep=s, curve=curve, risk=float(th_val[mode][i]),
+                           stderr=float(th_se[mode][i]), status=str(_status(th_val[mode][i])),
+                           kappa=float(pruned.kappa[i])) for i, p in enumerate(pruned.p)]
+    line_rows.append(dict(p=s, n=n, keep=s, curve="train-small", risk=baseline, stderr=0.0,
+                          status="converged", kappa=0.0))
+    _io.write_csv(outdir / "rf_sparse_double_descent_theory.csv", line_rows,
+                  columns=["p", "n", "keep", "curve", "risk", "stderr", "status", "kappa"],
+                  parameters=params)
+
+    # ---- figure
+    mean, se = st.mean, st.stderr
+    fig, (ax_a, ax_b) = _plots.new_figure(ncols=2, width=4.7, height=3.9)
+    pl, y = _split_at(dense_line.p, dense_line.risk, n)
+    ax_a.plot(pl, y, color=COLOR["dense"], lw=1.5, zorder=1, label="dense fit, theory")
+    ax_a.errorbar(p_mc, dst.mean, yerr=2 * dst.stderr, fmt=MARKER["dense"], ms=3.5,
+                  color=COLOR["dense"], mfc="white", mew=1.1, elinewidth=1.0, zorder=3,
+                  label="dense fit, simulation")
+    pl, y = _split_at(pruned.p, th_val["none"], n)
+    for ax, kw in ((ax_a, dict(lw=1.8, alpha=1.0)), (ax_b, dict(lw=1.0, alpha=0.45))):
+        ax.plot(pl, y, color=COLOR["none"], zorder=2,
+                label="magnitude pruned, theory" + ("" if ax is ax_a else " (as in (a))"), **kw)
+    ax_a.errorbar(p_mc, mean[:, 0], yerr=2 * se[:, 0], fmt=MARKER["none"], ms=4,
+                  color=COLOR["none"], mfc="white", mew=1.2, elinewidth=1.0, zorder=3,
+                  label="magnitude pruned, simulation")
+    pl, y = _split_at(pruned.p, th_val["fresh"], n)
+    ax_b.plot(pl, y, color=COLOR["fresh"], ls="--", zorder=2,
+              label="pruned + retrain on fresh data, theory")
+    ax_b.errorbar(p_mc, mean[:, 2], yerr=2 * se[:, 2], fmt=MARKER["fresh"], ms=4.5,
+                  color=COLOR["fresh"], mfc="white", mew=1.2, elinewidth=1.0, zorder=3,
+                  label="pruned + retrain on fresh data, simulation")
+    ax_b.errorbar(p_mc, mean[:, 1], yerr=2 * se[:, 1], fmt=MARKER["same"], ms=4,
+                  color=COLOR["same"], mfc=COLOR["same"], mew=1.0, elinewidth=1.0, zorder=3,
+                  alpha=0.85, label="pruned + retrain on the same data, simulation only")
+    sm, sse = float(small.mean), float(small.stderr)
+    y_all = np.concatenate([dst.mean, mean.ravel(), [baseline, sm]])
+    y_all = y_all[np.isfinite(y_all)]
+    lo, hi = 0.85 * y_all.min(), max(1.5 * y_all.max(), 2.0)
+    for ax in (ax_a, ax_b):
+        ax.axhspan(sm - 2 * sse, sm + 2 * sse, color=COLOR["baseline"], alpha=0.12, lw=0, zorder=0,
+                   label=f"train small (first {s} features), simulation $\\pm$2 s.e.")
+        ax.axhline(baseline, color=COLOR["baseline"], ls=":", lw=1.4, zorder=1,
+                   label=f"train small, theory {baseline:.3f} (simulation {sm:.3f})")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        _plots.mark_threshold(ax, n)
+        ax.set_xlabel("width $p$ (first $p$ rows of $W$)")
+        ax.set_ylim(lo, hi)
+        ax.set_xlim(s * 0.9, P * 1.1)
+        ticks = [t for t in (40, 50, 100, 200, 400, 800, 1600) if s * 0.9 <= t <= P * 1.1]
+        ax.set_xticks(ticks)
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        yt = [v for v in (0.3, 0.4, 0.5, 0.6, 0.8, 1, 1.5, 2, 3, 4, 6, 8) if lo <= v <= hi]
+        ax.set_yticks(yt)
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1,
+                  fontsize=8.5)
+    ax_a.set_ylabel("test risk (noise included)")
+    ax_a.set_title(f"(a) dense, and pruned to s={s} by magnitude")
+    ax_b.set_title(f"(b) pruned to s={s}, then retrained by least squares")
+    fig.suptitle(f"Random-features sparse double descent (E3: ReLU, d={task.d}, n={n}, "
+                 f"$\\sigma$={args.noise:g}); markers: mean $\\pm$2 s.e. of {args.trials} trials",
+                 fontsize=10)
+    _io.save_figure(fig, outdir / "rf_sparse_double_descent.png", parameters=params)
+    _plots.close(fig)
+
+    # ---- agreement table and verdict
+    head = (f"{'p':>6} {'rule':>11} {'retrain':>8} {'theory':>9} {'th se':>7} {'mc mean':>9} "
+            f"{'stderr':>8} {'rel err':>8} {'z':>7}  ok")
+    print(head + "\n" + "-" * len(head))
+    for r in rows:
+        th_s = f"{r['theory']:>9.4f}" if r["theory"] != "" else f"{'--':>9}"
+        ts_s = f"{r['theory_stderr']:>7.4f}" if r["theory_stderr"] != "" else f"{'':>7}"
+        z_s = f"{r['z']:>7.2f}" if r["z"] != "" else f"{'':>7}"
+        re_s = f"{r['rel_err']:>+8.1%}" if r["rel_err"] != "" else f"{'':>8}"
+        ok_s = "" if r["agrees"] == "" else ("yes" if r["agrees"] else "NO")
+        print(f"{r['p']:>6} {r['rule']:>11} {r['retrain']:>8} {th_s} {ts_s} {r['mc_mean']:>9.4f} "
+              f"{r['mc_stderr']:>8.4f} {re_s} {z_s}  {ok_s}")
+    judged = [r for r in rows if r["agrees"] != ""]
+    wide = [r for r in judged if r["wide"]]
+    bad_wide = [f"{r['rule']}/{r['retrain']}@{r['p']}" for r in wide if not r["agrees"]]
+    rule_text = f"{AGREEMENT.n_stderr:g} s.e. + {AGREEMENT.allowance:.0%}"
+    print(f"rule: |mc - theory| <= {rule_text} (allowance: Gaussian-equivalence error 2-5 % at "
+          f"d = {task.d}, docs/random_features.md); same-data retraining has no theory")
+    print(f"rf-sparse-double-descent: width >= 2n: {len(wide) - len(bad_wide)}/{len(wide)} points "
+          f"within {rule_text}, {sum(bool(r['within_2se']) for r in wide)}/{len(wide)} inside "
+          f"+-2 s.e. (no allowance)" + (f"; outside the rule: {', '.join(bad_wide)}" if bad_wide
+                                         else "")
+          + f"; all widths: {sum(bool(r['agrees']) for r in judged)}/{len(judged)}; "
+          f"theory {t_th:.1f} s, simulation {t_mc:.1f} s, total {time.perf_counter() - t0:.1f} s "
+          f"-> {outdir}/rf_sparse_double_descent.png")
+    return 0
+
+
+if __name__ == "__main__":
+    _common.run_main(main)
