@@ -60,3 +60,7 @@ from ._rf import rf_spectrum as rf_spectrum
 from ._rf_pruning import RFPrunedRiskCurve as RFPrunedRiskCurve
 from ._rf_pruning import rf_pruned_risk as rf_pruned_risk
 from ._rf_pruning import rf_train_small as rf_train_small
+from ._rf_limit import RFLimitCurve as RFLimitCurve
+from ._rf_limit import marchenko_pastur_quadrature as marchenko_pastur_quadrature
+from ._rf_limit import rf_limit_dense_risk as rf_limit_dense_risk
+from ._rf_limit import rf_limit_law as rf_limit_law
