@@ -24,8 +24,12 @@ gaussian``; a normalised Gaussian teacher); inputs ``x ~ N(0, I_d)``, labels
   in quadrature and leaves same-data rows without theory (status ``no_theory``).
 
 Units as for the linear model: every risk is the total test risk ``E (y - a.phi(x))^2``, noise
-included.  ``--second-moment exact`` (the finite-``d`` correction) is not available yet; the
-default ``gaussian-equivalent`` is the theory above.
+included.  ``--second-moment`` chooses the theory's feature second moment: ``gaussian-equivalent``
+(default, the theory above) or ``exact``, the finite-``d`` correction
+(``asymptotics.rf_dense_risk(..., second_moment="exact")``: the exact moments of the nonlinear
+features, ``models.rf_feature_moments``, in the same general-covariance engine; a ``p x p``
+eigendecomposition per width).  ``exact`` is for dense risks only: with ``--keep`` it is refused.
+The sidecar records the choice under ``parameters.theory_second_moment``.
 """
 
 from __future__ import annotations
@@ -46,7 +50,9 @@ from models._rf import WEIGHT_LAWS
 from . import _linear
 from .registry import Setting
 
-SECOND_MOMENTS = ("gaussian-equivalent",)
+#: the theory's feature second moment: the Gaussian equivalent (default) or the exact moment of
+#: the nonlinear features (the finite-d correction; dense risks only)
+SECOND_MOMENTS = ("gaussian-equivalent", "exact")
 #: pruning rules of a random-features second layer (the oracle has no meaning: rows are
 #: exchangeable and no feature is "the signal")
 RF_RULES = ("magnitude", "saliency", "random")
@@ -65,7 +71,9 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     g.add_argument("--uncentred", action="store_true",
                    help="uncentred features act(w.x) (default: centred act(w.x) - E act(w.x))")
     g.add_argument("--second-moment", default="gaussian-equivalent",
-                   help="theory's feature second moment: gaussian-equivalent (default)")
+                   help="theory's feature second moment: gaussian-equivalent (default) | exact "
+                        "(finite-d correction: exact moments of the nonlinear features; dense "
+                        "risks only)")
     g.add_argument("--n", type=float, nargs="+", required=True, help="sample size(s)")
     g.add_argument("--noise", type=float, required=True, help="noise standard deviation sigma")
     g.add_argument("--p", type=float, nargs="+", default=None,
@@ -156,6 +164,9 @@ def problem(args) -> RFProblem:
             if getattr(args, flag):
                 raise InputError(f"--{flag}: needs --keep; allowed: --keep S [S ...] with --{flag}")
         return RFProblem(task, p, n, ridge)
+    if args.second_moment == "exact" and args.command != "simulate":
+        raise InputError("--second-moment: 'exact' is not available for pruned risks (--keep); "
+                         "allowed: gaussian-equivalent with --keep, exact without it")
     keep = check_int_range("--keep", args.keep, 1)
     if keep.max() > p.min():
         raise InputError(f"--keep: got {int(keep.max())} with p = {int(p.min())}; allowed: "
@@ -205,7 +216,8 @@ def theory(pr: RFProblem, args) -> list[dict]:
 
     if pr.keep is not None:
         return _pruned_theory_rows(pr, args)
-    return asy.rf_dense_risk(pr.task, p=pr.p, n=pr.n, ridge=pr.ridge, throw=False).rows()
+    return asy.rf_dense_risk(pr.task, p=pr.p, n=pr.n, ridge=pr.ridge, throw=False,
+                             second_moment=args.second_moment).rows()
 
 
 def simulate(pr: RFProblem, args) -> tuple[list[dict], str]:
@@ -237,8 +249,9 @@ def compare_rows(pr: RFProblem, args):
 
 
 def figure(pr: RFProblem, args, comparison, path) -> None:
-    """Gaussian-equivalent theory lines over the width, nonlinear-feature simulation markers
-    (pruned risks: markers per rule and retraining, theory where it exists)."""
+    """Theory lines over the width (Gaussian equivalent, or the exact-moment theory with
+    ``--second-moment exact``), nonlinear-feature simulation markers (pruned risks: markers per
+    rule and retraining, theory where it exists)."""
     import asymptotics as asy
 
     if pr.keep is not None:
@@ -247,7 +260,8 @@ def figure(pr: RFProblem, args, comparison, path) -> None:
     task = pr.task
     _linear.draw_dense_comparison(
         pr, args, comparison, path,
-        line=lambda pf, nn, rr: asy.rf_dense_risk(task, p=pf, n=nn, ridge=rr, throw=False).risk,
+        line=lambda pf, nn, rr: asy.rf_dense_risk(task, p=pf, n=nn, ridge=rr, throw=False,
+                                                  second_moment=args.second_moment).risk,
         ylabel=r"test risk $E\,(y - a^\top\phi(x))^2$",
         title=f"{task.name}, d={task.d}, $\\sigma$={float(task.noise):g}",
         parameters=parameters(pr, args))
@@ -286,15 +300,32 @@ def _pruned_figure(pr: RFProblem, args, comparison, path) -> None:
     save_and_close(fig, path, parameters=parameters(pr, args))
 
 
+def theory_second_moment(task: RFTask, second_moment: str) -> dict:
+    """Sidecar description of the theory's feature second moment (no computation)."""
+    if second_moment == "gaussian-equivalent":
+        return {"kind": second_moment, "second": "V V^T + diag(mu_star^2) (Gaussian equivalent)"}
+    from models._rf_moments import CLOSED_FORMS, TRUNCATION_TOL
+
+    name = task.activation if isinstance(task.activation, str) else None
+    how = {"erf": "erf arcsin closed form (Williams 1997)",
+           "relu": "arc-cosine kernel of order 1 (Cho and Saul 2009)",
+           "relu2": "arc-cosine kernel of order 2 (Cho and Saul 2009)"}
+    second = (how[name] if name in CLOSED_FORMS else
+              f"Mehler series, truncated when its bound is below {TRUNCATION_TOL:g}")
+    return {"kind": second_moment, "second": second,
+            "cross": "Stein's lemma (exact)", "source": "models.rf_feature_moments"}
+
+
 def parameters(pr: RFProblem, args) -> dict:
     d = {k: v for k, v in vars(args).items() if k != "command"}
-    return {"command": args.command, **d, "task": pr.task.describe()}
+    return {"command": args.command, **d, "task": pr.task.describe(),
+            "theory_second_moment": theory_second_moment(pr.task, args.second_moment)}
 
 
 SETTING = Setting(
     name="rf",
-    summary="random-features regression: Gaussian-equivalent theory given W, nonlinear features "
-            "simulated",
+    summary="random-features regression: Gaussian-equivalent (or exact-moment) theory given W, "
+            "nonlinear features simulated",
     add_arguments=add_arguments,
     problem=problem,
     theory=theory,

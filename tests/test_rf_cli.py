@@ -86,12 +86,46 @@ def test_bad_files(tmp_path, capsys, weights, teacher, needle):
     (["--d", "5", "--pool", "8", "--activation", "gelu"], "--activation: unknown name 'gelu'"),
     (["--d", "0", "--pool", "8"], "--d: got 0"),
     (["--pool", "8"], "--d/--pool: missing"),
-    (["--d", "5", "--pool", "8", "--second-moment", "exact"], "--second-moment: unknown value 'exact'"),
+    (["--d", "5", "--pool", "8", "--second-moment", "mehler"],
+     "--second-moment: unknown value 'mehler'; allowed: one of 'gaussian-equivalent', 'exact'"),
+    (["--d", "5", "--pool", "8", "--keep", "3", "--second-moment", "exact"],
+     "--second-moment: 'exact' is not available for pruned risks"),
     (["--weights", "nope.npy", "--teacher", "nope.npy"], "--weights: file 'nope.npy' not found"),
 ])
 def test_bad_flags(tmp_path, capsys, argv, needle):
     err = _bad(tmp_path, capsys, argv + ["--n", "10", "--noise", "0.1"])
     assert needle in err
+
+
+def test_exact_second_moment(tmp_path, files):
+    """``--second-moment exact``: the finite-d correction, the same numbers as the library call
+    and the choice recorded in the sidecar; the default stays the Gaussian equivalent."""
+    import asymptotics as asy
+    import models
+
+    w, th = files
+    common = ["--model", "rf", "--weights", str(w), "--teacher", str(th), "--activation", "erf",
+              "--n", "20", "--noise", "0.2", "--p", "40", "60", "--ridge", "0", "0.01"]
+    ex, ge = tmp_path / "ex.csv", tmp_path / "ge.csv"
+    assert cli.main(["theory", *common, "--second-moment", "exact", "--out", str(ex)]) == 0
+    assert cli.main(["theory", *common, "--out", str(ge)]) == 0
+    rows, base = read(ex), read(ge)
+    assert len(rows) == 4 and all(r["status"] == "converged" for r in rows)
+    task = models.RFTask.create(np.load(w), np.load(th), noise=0.2, n=20, activation="erf")
+    ref = asy.rf_dense_risk(task, p=[40, 40, 60, 60], n=20, ridge=[0, 0.01, 0, 0.01],
+                            second_moment="exact")
+    got = {(int(r["p"]), float(r["ridge"])): float(r["dense_risk"]) for r in rows}
+    for p, r, v in zip(ref.p, ref.ridge, ref.risk):
+        assert got[(int(p), float(r))] == pytest.approx(float(v), rel=1e-12)
+    # at d = 12 the correction is visible: the exact-moment risk differs from the default's
+    assert all(abs(float(a["dense_risk"]) / float(b["dense_risk"]) - 1) > 1e-3
+               for a, b in zip(rows, base))
+    side = json.loads((tmp_path / "ex.csv.json").read_text())["parameters"]
+    assert side["second_moment"] == "exact"
+    assert side["theory_second_moment"]["kind"] == "exact"
+    assert "erf" in side["theory_second_moment"]["second"]
+    base_side = json.loads((tmp_path / "ge.csv.json").read_text())["parameters"]
+    assert base_side["theory_second_moment"]["kind"] == "gaussian-equivalent"
 
 
 def test_pruned_contract(tmp_path, capsys):
