@@ -10,8 +10,8 @@ ridge solvers of :mod:`models._estimators` exactly as :mod:`sims._linear` does (
 
 The risk ``R(a) = E (y - a.phi(x))^2 = E y^2 - 2 a.c + a^T M a`` of each fit is exact (no
 test set), from the true feature moments of :func:`models.rf_feature_moments`
-(:mod:`models._rf_moments`, re-exported as ``sims.rf_feature_moments``), evaluated as the sum of squares ``r_P + |L^T a - u|^2``.  Nothing
-here calls ``asymptotics``.
+(:mod:`models._rf_moments`, re-exported as ``sims.rf_feature_moments``), evaluated as the sum
+of squares ``r_P + |L^T a - u|^2``.  Nothing here calls ``asymptotics``.
 
 Pruning (:func:`rf_pruned_risk`) keeps ``s`` second-layer weights by ``|a_i|`` (magnitude),
 ``M_ii a_i^2`` (saliency, with the exact ``M_ii``; equal to magnitude when the rows of ``W``
