@@ -179,3 +179,14 @@ def test_bad_inputs_are_rejected():
         asy.rf_limit_dense_risk("softsign", 1.0, 2.0, 0.5)
     with pytest.raises(models.InputError, match="mu_star"):
         asy.rf_limit_dense_risk(lambda z: 2 * z, 1.0, 2.0, 0.5)
+
+
+# ------------------------------------------------------------------------- figure
+
+def test_figure_quick(tmp_path):
+    from overparam_figures import rf_proportional_limit
+
+    assert rf_proportional_limit.main(["--quick", "--outdir", str(tmp_path)]) == 0
+    for name in ("rf_proportional_limit.png", "rf_proportional_limit.csv",
+                 "rf_proportional_limit_line.csv", "rf_proportional_limit_rms.csv"):
+        assert (tmp_path / name).is_file(), name
