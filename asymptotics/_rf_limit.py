@@ -6,7 +6,12 @@ Mei & Montanari 2019 (arXiv:1908.05355, Thm. 1; isotropic inputs, linear teacher
 ``psi1 = p / d`` and ``psi2 = n / d`` fixed as ``d -> inf``); we reach it through the
 conditional Gaussian-equivalent theory of :mod:`asymptotics._rf` by replacing the spectrum of
 ``W`` with its deterministic limit, the Marchenko-Pastur law.  The ridgeless Mei-Montanari
-closed form is reproduced to ~1e-14 (ReLU, tanh, erf; ``tests/test_rf_limit.py``).
+closed form is reproduced to ~1e-14 (ReLU, tanh, erf; ``tests/test_rf_limit.py``).  Against
+the conditional theory at ``d = 400``, ``n = 800`` (widths 200..3200 outside 700..900, ReLU
+and tanh, ridge 0 and 0.1): within 0.32 % for one drawn ``W`` with the teacher spread evenly
+over its singular directions (the teacher average, step 2); a drawn teacher moves the
+conditional risk by 0.1-7.7 % (an ``O(d^{-1/2})`` fluctuation, sd 1-3.6 % per width, mean over
+8 draws within 0.6 %).
 
 Derivation.  Conditional on ``W`` (``p x d``, rows ``w_i`` of norm 1) the width-``p`` model is
 the linear model with covariance ``M = mu1^2 W W^T + mu_star^2 I_p``, signal
