@@ -135,37 +135,47 @@ def simulate(pr: PrunedProblem, args) -> tuple[list[dict], str]:
 def figure(pr: PrunedProblem, args, comparison, path) -> None:
     """Risk against ``p`` at the first keep value, first ``n`` and ridge: theory lines (where
     a closed form exists) and Monte Carlo markers (+-2 s.e.) per rule and retraining."""
+    draw_pruned_comparison(
+        comparison, args, path, keep=int(pr.keep[0]), n=int(pr.base.n[0]),
+        ridge=float(pr.base.ridge[0]),
+        curves=[(rule, mode) for rule in pr.rules for mode in _modes(rule, pr.retrain)],
+        xlabel="model size $p$", ylabel=r"test risk $\sigma^2 + \|\theta-\beta\|_\Sigma^2$",
+        title=f"{pr.base.task.name}: pruned to s={int(pr.keep[0])}, n={int(pr.base.n[0])}; "
+              "MC mean ±2 s.e.",
+        parameters=parameters(pr, args))
+
+
+def draw_pruned_comparison(comparison, args, path, *, keep: int, n: int, ridge: float, curves,
+                           xlabel: str, ylabel: str, title: str, parameters: dict) -> None:
+    """The ``compare`` figure of a pruned setting: for each ``(rule, retrain)`` of ``curves``,
+    the theory line where one exists and the simulation markers (+-2 s.e.) against ``p`` at
+    one ``(keep, n, ridge)``; a dense row (rule ``none``) is matched at ``keep = p``."""
     from ._plots import COLORS, mark_threshold, new_figure, save_and_close
 
     rows = comparison.rows()
-    s0, n0, r0 = int(pr.keep[0]), int(pr.base.n[0]), float(pr.base.ridge[0])
     fig, (ax,) = new_figure(width=5.8, height=4.0)
-    k = 0
-    for rule in pr.rules:
-        for mode in _modes(rule, pr.retrain):
-            sel = [x for x in rows if x["keep"] in (s0, x["p"]) and x["rule"] == rule
-                   and x["retrain"] == mode and x["n"] == n0 and x["ridge"] == r0]
-            sel.sort(key=lambda x: x["p"])
-            xs = np.array([x["p"] for x in sel])
-            color = COLORS[k % len(COLORS)]
-            k += 1
-            label = "dense" if rule == "none" else rule + ("" if mode == "none" else f", retrain {mode}")
-            tv = np.array([x["risk"] if x["risk"] != "" else np.nan for x in sel], dtype=float)
-            if np.isfinite(tv).any():
-                ax.plot(xs, tv, color=color, label=f"theory, {label}")
-            ax.errorbar(xs, [x["risk_mean"] for x in sel], yerr=[2 * x["risk_stderr"] for x in sel],
-                        fmt="o", ms=4, mfc="white", color=color, label=f"Monte Carlo, {label}")
-    if r0 == 0:
-        mark_threshold(ax, n0)
-    ax.set_xlabel("model size $p$")
-    ax.set_ylabel(r"test risk $\sigma^2 + \|\theta-\beta\|_\Sigma^2$")
+    for k, (rule, mode) in enumerate(curves):
+        sel = sorted((x for x in rows if x["keep"] in (keep, x["p"]) and x["rule"] == rule
+                      and x["retrain"] == mode and x["n"] == n and x["ridge"] == ridge),
+                     key=lambda x: x["p"])
+        xs = np.array([x["p"] for x in sel])
+        color = COLORS[k % len(COLORS)]
+        label = "dense" if rule == "none" else rule + ("" if mode == "none" else f", retrain {mode}")
+        tv = np.array([x["risk"] if x["risk"] != "" else np.nan for x in sel], dtype=float)
+        if np.isfinite(tv).any():
+            ax.plot(xs, tv, color=color, label=f"theory, {label}")
+        ax.errorbar(xs, [x["risk_mean"] for x in sel], yerr=[2 * x["risk_stderr"] for x in sel],
+                    fmt="o", ms=4, mfc="white", color=color, label=f"simulation, {label}")
+    if ridge == 0:
+        mark_threshold(ax, n)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     if args.log:
         ax.set_yscale("log")
     trials = int(comparison.finite.max()) if comparison.size else 0
-    ax.set_title(f"{pr.base.task.name}: pruned to s={s0}, n={n0}; MC mean ±2 s.e., {trials} trials",
-                 fontsize=9)
+    ax.set_title(f"{title}, {trials} trials", fontsize=9)
     ax.legend(frameon=False, fontsize=8)
-    save_and_close(fig, path, parameters=parameters(pr, args))
+    save_and_close(fig, path, parameters=parameters)
 
 
 def parameters(pr: PrunedProblem, args) -> dict:

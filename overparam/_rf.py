@@ -268,36 +268,14 @@ def figure(pr: RFProblem, args, comparison, path) -> None:
 
 
 def _pruned_figure(pr: RFProblem, args, comparison, path) -> None:
-    from ._plots import COLORS, mark_threshold, new_figure, save_and_close
+    from ._pruned import draw_pruned_comparison
 
-    rows = comparison.rows()
-    s0, n0, r0 = int(pr.keep[0]), int(pr.n[0]), float(pr.ridge[0])
-    fig, (ax,) = new_figure(width=5.8, height=4.0)
-    k = 0
-    for rule in pr.rules:
-        for mode in pr.retrain:
-            sel = sorted((x for x in rows if x["keep"] == s0 and x["rule"] == rule
-                          and x["retrain"] == mode and x["n"] == n0 and x["ridge"] == r0),
-                         key=lambda x: x["p"])
-            xs = np.array([x["p"] for x in sel])
-            color = COLORS[k % len(COLORS)]
-            k += 1
-            label = rule + ("" if mode == "none" else f", retrain {mode}")
-            tv = np.array([x["risk"] if x["risk"] != "" else np.nan for x in sel], dtype=float)
-            if np.isfinite(tv).any():
-                ax.plot(xs, tv, color=color, label=f"theory, {label}")
-            ax.errorbar(xs, [x["risk_mean"] for x in sel], yerr=[2 * x["risk_stderr"] for x in sel],
-                        fmt="o", ms=4, mfc="white", color=color, label=f"simulation, {label}")
-    if r0 == 0:
-        mark_threshold(ax, n0)
-    ax.set_xlabel("width $p$")
-    ax.set_ylabel(r"test risk $E\,(y - a^\top\phi(x))^2$")
-    if args.log:
-        ax.set_yscale("log")
-    trials = int(comparison.finite.max()) if comparison.size else 0
-    ax.set_title(f"{pr.task.name}: pruned to s={s0}, n={n0}; ±2 s.e., {trials} trials", fontsize=9)
-    ax.legend(frameon=False, fontsize=8)
-    save_and_close(fig, path, parameters=parameters(pr, args))
+    draw_pruned_comparison(
+        comparison, args, path, keep=int(pr.keep[0]), n=int(pr.n[0]), ridge=float(pr.ridge[0]),
+        curves=[(rule, mode) for rule in pr.rules for mode in pr.retrain],
+        xlabel="width $p$", ylabel=r"test risk $E\,(y - a^\top\phi(x))^2$",
+        title=f"{pr.task.name}: pruned to s={int(pr.keep[0])}, n={int(pr.n[0])}; ±2 s.e.",
+        parameters=parameters(pr, args))
 
 
 def theory_second_moment(task: RFTask, second_moment: str) -> dict:

@@ -53,7 +53,7 @@ from ._batching import GridSplit, check_dtype, run_chunks
 from ._linear import DenseSimulation, default_chunk
 from ._pruning import PrunedSimulation
 from ._rf_moments import _exact_risk, _risk_form
-from ._train_small import TrainSmallSimulation
+from ._train_small import TrainSmallSimulation, check_train_small_grid
 
 _HI = MATMUL_PRECISION
 #: pruning rules that mean something for random features (no oracle support)
@@ -323,18 +323,9 @@ def rf_train_small_risk(task: RFTask, keep, trials: int, key: jax.Array, n=None,
       (2, 50)
     """
     task = _check_task(task)
-    n = task.n if n is None else n
-    keep = check_int_range("keep", keep, 1, task.pool_size)
-    n = check_int_range("n", n, 1)
+    shape, kf, nf = check_train_small_grid(keep, task.n if n is None else n, task.pool_size)
     trials = int(check_int_range("trials", trials, 1))
     dt = check_dtype(dtype, "sims.rf_train_small_risk")
-    shape = np.broadcast_shapes(keep.shape, n.shape)
-    kf, nf = (np.broadcast_to(a, shape).ravel() for a in (keep, n))
-    bad = kf >= nf - 1
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise InputError(f"keep: got {int(kf[i])} with n = {int(nf[i])}; allowed: keep < n - 1 "
-                         "(least squares on the support needs more samples than features + 1)")
     s_max, n_max = int(kf.max()), int(nf.max())
     mom = rf_feature_moments(task, s_max)
     form = _risk_form(mom, dt)

@@ -34,6 +34,21 @@ from ._batching import check_dtype, run_chunks
 from ._summary import TrialSummary, summarize
 
 
+def check_train_small_grid(keep, n, pool: int):
+    """Validated ``(keep, n)`` grid of a train-small simulation: ``(shape, keep, n)`` flat;
+    least squares on ``keep`` features needs ``keep < n - 1`` (finite expected risk)."""
+    keep = check_int_range("keep", keep, 1, pool)
+    n = check_int_range("n", n, 1)
+    shape = np.broadcast_shapes(keep.shape, n.shape)
+    kf, nf = (np.broadcast_to(a, shape).ravel() for a in (keep, n))
+    bad = kf >= nf - 1
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"keep: got {int(kf[i])} with n = {int(nf[i])}; allowed: keep < n - 1 "
+                         "(least squares on the support needs more samples than features + 1)")
+    return shape, kf, nf
+
+
 @partial(jax.jit, static_argnames=("n_max", "dtype"))
 def _chunk(keys, lam_s, beta_s, tail_sd, noise, keeps, ns, *, n_max: int, dtype):
     s_max = lam_s.shape[0]
@@ -93,18 +108,9 @@ def train_small_risk(task: LinearTask, keep, trials: int, key: jax.Array, n=None
       >>> round(float(mc.summary().mean), 2)   # E1: 0.2781 exact
       0.28
     """
-    n = task.n if n is None else n
-    keep = check_int_range("keep", keep, 1, task.pool_size)
-    n = check_int_range("n", n, 1)
+    shape, kf, nf = check_train_small_grid(keep, task.n if n is None else n, task.pool_size)
     trials = int(check_int_range("trials", trials, 1))
     dt = check_dtype(dtype, "sims.train_small_risk")
-    shape = np.broadcast_shapes(keep.shape, n.shape)
-    kf, nf = (np.broadcast_to(a, shape).ravel() for a in (keep, n))
-    bad = kf >= nf - 1
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise InputError(f"keep: got {int(kf[i])} with n = {int(nf[i])}; allowed: keep < n - 1 "
-                         "(least squares on the support needs more samples than features + 1)")
     s_max = int(kf.max())
     lam, beta = np.asarray(task.eigenvalues), np.asarray(task.signal)
     support = train_small_support(lam, beta, s_max)
