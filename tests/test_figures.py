@@ -22,7 +22,7 @@ def test_every_figure_is_listed():
     assert set(available_figures()) == {
         "coordinate-law", "dense-double-descent", "heavy-tailed-compressibility",
         "pruning-at-init", "pruning-at-init-phase", "pruning-threshold", "pruning-vs-keep",
-        "rf-proportional-limit", "rf-sparse-double-descent", "sparse-double-descent"}
+        "rf-proportional-limit", "rf-retraining-vs-width", "rf-sparse-double-descent", "sparse-double-descent"}
 
 
 def test_pruning_at_init_quick(tmp_path):
