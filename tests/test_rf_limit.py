@@ -112,6 +112,7 @@ def test_ridgeless_limit_equals_mei_montanari_closed_form(activation):
 
 # ------------------------------------------------------------------------- conditional theory
 
+@pytest.mark.slow   # ~17 s for both activations; keeps the default suite well under 10 minutes
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
 def test_limit_agrees_with_conditional_theory_at_d400(activation):
     task = models.RFTask.draw(jax.random.key(0), d=D, pool=max(WIDTHS), n=N, noise=0.5,
