@@ -315,13 +315,7 @@ def rf_pruned_risk(task: RFTask, p, keep, rule=RF_RULES, n=None, ridge=None, *,
         raise InputError("key: missing; allowed: a PRNG key from jax.random.key")
     check_key("key", key)
     spec = rf_spectrum(task)
-    p, n, ridge = task.grid_axes(p, n, ridge)
-    keep = check_int_range("keep", keep, 1)
-    shape, flat = _grid.broadcast_grid(p=p, keep=keep, n=n, ridge=ridge)
-    if np.any(flat["keep"] > flat["p"]):
-        i = int(np.flatnonzero(flat["keep"] > flat["p"])[0])
-        raise InputError(f"keep: got {flat['keep'][i]} with p = {flat['p'][i]}; allowed: "
-                         "integers in [1, p]")
+    shape, flat = _pruned_grid(task, p, keep, n, ridge)
     fresh = retrain == "fresh"
     if fresh and np.any(flat["keep"] >= flat["n"] - 1):
         raise InputError("keep: retraining by least squares needs keep < n - 1; allowed: "
@@ -356,8 +350,8 @@ def rf_pruned_risk(task: RFTask, p, keep, rule=RF_RULES, n=None, ridge=None, *,
         fresh=res["fresh"] if fresh else None, fresh_se=res["fresh_se"] if fresh else None)
 
 
-def _diagonal_curve(task, p, keep, rules, n, ridge, throw) -> RFPrunedRiskCurve:
-    spec = rf_spectrum(task)
+def _pruned_grid(task, p, keep, n, ridge):
+    """Validated, broadcast ``(p, keep, n, ridge)`` grid: ``(shape, flat axes)``; ``keep <= p``."""
     p, n, ridge = task.grid_axes(p, n, ridge)
     keep = check_int_range("keep", keep, 1)
     shape, flat = _grid.broadcast_grid(p=p, keep=keep, n=n, ridge=ridge)
@@ -365,6 +359,12 @@ def _diagonal_curve(task, p, keep, rules, n, ridge, throw) -> RFPrunedRiskCurve:
         i = int(np.flatnonzero(flat["keep"] > flat["p"])[0])
         raise InputError(f"keep: got {flat['keep'][i]} with p = {flat['p'][i]}; allowed: "
                          "integers in [1, p]")
+    return shape, flat
+
+
+def _diagonal_curve(task, p, keep, rules, n, ridge, throw) -> RFPrunedRiskCurve:
+    spec = rf_spectrum(task)
+    shape, flat = _pruned_grid(task, p, keep, n, ridge)
     pts = [_diagonal_point(task, spec, int(pp), int(ss), int(nn), float(rr), rules)
            for pp, ss, nn, rr in zip(flat["p"], flat["keep"], flat["n"], flat["ridge"])]
     kappa = np.array([x[0] for x in pts]).reshape(shape)

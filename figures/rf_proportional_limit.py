@@ -44,14 +44,6 @@ QUICK_PSI1 = (1.0, 4.0)
 PANEL_B = (1.0, 4.0)
 
 
-def _split_at(x, y, at):
-    x = np.asarray(x, float)
-    y = np.asarray(y, float).copy()
-    y[~np.isfinite(y)] = np.nan
-    cut = np.searchsorted(x, at)
-    return np.insert(x, cut, np.nan), np.insert(y, cut, np.nan)
-
-
 def main(argv=None) -> int:
     ap = _common.parser(__doc__.split("\n\n")[0], "out/rf_proportional_limit")
     ap.add_argument("--draws", type=int, default=12, help="draws of (W, theta) per d")
@@ -103,7 +95,7 @@ def main(argv=None) -> int:
 
     # ---- figure
     fig, (ax_a, ax_b) = _plots.new_figure(ncols=2, width=4.7, height=3.7)
-    x, y = _split_at(grid, line.risk, psi2)
+    x, y = _common.split_at(grid, line.risk, psi2)
     ax_a.plot(x, y, color="0.15", lw=1.5, zorder=3, label="proportional limit")
     colors = {d: _plots.COLORS[i % len(_plots.COLORS)] for i, d in enumerate(dims)}
     jitter = {d: 1.0 + 0.025 * (i - (len(dims) - 1) / 2) for i, d in enumerate(dims)}

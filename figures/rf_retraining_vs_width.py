@@ -65,20 +65,9 @@ TITLE = {"linear": "(a) uncorrelated linear model (E2)",
          "rf": "(b) random features (E3, ReLU)"}
 
 
-def _split_at(p, y, n):
-    """Insert a NaN between p < n and p > n so that a line is not drawn across the peak."""
-    p = np.asarray(p, float)
-    y = np.asarray(y, float).copy()
-    y[~np.isfinite(y)] = np.nan
-    cut = np.searchsorted(p, n)
-    return np.insert(p, cut, np.nan), np.insert(y, cut, np.nan)
-
-
 def check_args(args) -> None:
     """Every flag, before anything is computed or written (``models.InputError``)."""
-    def need(flag, value, ok, allowed):
-        if not ok:
-            raise models.InputError(f"--{flag}: got {value}; allowed: {allowed}")
+    need = _common.need
     need("trials", args.trials, args.trials >= 2, "integers >= 2")
     need("draws", args.draws, args.draws >= 2, "integers >= 2")
     need("n", args.n, args.n >= 3, "integers >= 3 (retraining needs keep <= n - 2)")
@@ -257,17 +246,17 @@ def main(argv=None) -> int:
         r, st = res[name], summaries[name]
         g = r["line"]["none"] - r["line"]["fresh"]
         gse = r["line_se"]["none"] + r["line_se"]["fresh"]
-        xl, yl = _split_at(r["line_p"] / n, g, 1.0)
+        xl, yl = _common.split_at(r["line_p"] / n, g, 1.0)
         ax.plot(xl, yl, color=COLOR["fresh"], ls="--", lw=1.5, zorder=2,
                 label="fresh-data retraining, theory")
         if np.any(gse > 0):
-            _, lo = _split_at(r["line_p"] / n, g - 2 * gse, 1.0)
-            _, hi = _split_at(r["line_p"] / n, g + 2 * gse, 1.0)
+            _, lo = _common.split_at(r["line_p"] / n, g - 2 * gse, 1.0)
+            _, hi = _common.split_at(r["line_p"] / n, g + 2 * gse, 1.0)
             ax.fill_between(xl, lo, hi, color=COLOR["fresh"], alpha=0.15, lw=0, zorder=1)
         ax.errorbar(x_mc, st["gain-fresh"].mean, yerr=2 * st["gain-fresh"].stderr, fmt="^",
                     ms=4.5, color=COLOR["fresh"], mfc="white", mew=1.2, elinewidth=1.0, zorder=3,
                     label="fresh-data retraining, simulation")
-        xs, ys = _split_at(x_mc, st["gain-same"].mean, 1.0)
+        xs, ys = _common.split_at(x_mc, st["gain-same"].mean, 1.0)
         ax.plot(xs, ys, color=COLOR["same"], lw=0.8, zorder=4)
         ax.errorbar(x_mc, st["gain-same"].mean, yerr=2 * st["gain-same"].stderr, fmt="s",
                     ms=4, color=COLOR["same"], mew=1.0, elinewidth=1.0, zorder=4, label="same-data retraining, simulation only")

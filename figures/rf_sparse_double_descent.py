@@ -61,15 +61,6 @@ COLOR = {"dense": "0.55", "none": _plots.COLORS[1], "fresh": _plots.COLORS[0],
 MARKER = {"dense": "D", "none": "o", "same": "s", "fresh": "^"}
 
 
-def _split_at(p, y, n):
-    """Insert a NaN between p < n and p > n so that a line is not drawn across the peak."""
-    p = np.asarray(p, float)
-    y = np.asarray(y, float).copy()
-    y[~np.isfinite(y)] = np.nan
-    cut = np.searchsorted(p, n)
-    return np.insert(p, cut, np.nan), np.insert(y, cut, np.nan)
-
-
 def _status(values) -> np.ndarray:
     v = np.asarray(values, float)
     return np.where(np.isfinite(v), "converged", np.where(np.isinf(v), "diverged", "not_converged"))
@@ -77,9 +68,7 @@ def _status(values) -> np.ndarray:
 
 def check_args(args) -> None:
     """Every flag, before anything is computed or written (``models.InputError``)."""
-    def need(flag, value, ok, allowed):
-        if not ok:
-            raise models.InputError(f"--{flag}: got {value}; allowed: {allowed}")
+    need = _common.need
     need("trials", args.trials, args.trials >= 2, "integers >= 2")
     need("draws", args.draws, args.draws >= 2, "integers >= 2")
     need("d", args.d, args.d >= 1, "integers >= 1")
@@ -232,22 +221,22 @@ def main(argv=None) -> int:
     # ---- figure
     mean, se = st.mean, st.stderr
     fig, (ax_a, ax_b) = _plots.new_figure(ncols=2, width=4.7, height=3.9)
-    pl, y = _split_at(dense_line.p, dense_line.risk, n)
+    pl, y = _common.split_at(dense_line.p, dense_line.risk, n)
     ax_a.plot(pl, y, color=COLOR["dense"], lw=1.5, zorder=1, label="dense fit, theory")
-    pl, y = _split_at(exact_line.p, exact_line.risk, n)
+    pl, y = _common.split_at(exact_line.p, exact_line.risk, n)
     ax_a.plot(pl, y, color=COLOR["dense"], lw=1.1, ls="--", zorder=1,
               label="dense fit, theory with the exact second moment")
     ax_a.errorbar(p_mc, dst.mean, yerr=2 * dst.stderr, fmt=MARKER["dense"], ms=3.5,
                   color=COLOR["dense"], mfc="white", mew=1.1, elinewidth=1.0, zorder=3,
                   label="dense fit, simulation")
-    pl, y = _split_at(pruned.p, th_val["none"], n)
+    pl, y = _common.split_at(pruned.p, th_val["none"], n)
     for ax, kw in ((ax_a, dict(lw=1.8, alpha=1.0)), (ax_b, dict(lw=1.0, alpha=0.45))):
         ax.plot(pl, y, color=COLOR["none"], zorder=2,
                 label="magnitude pruned, theory" + ("" if ax is ax_a else " (as in (a))"), **kw)
     ax_a.errorbar(p_mc, mean[:, 0], yerr=2 * se[:, 0], fmt=MARKER["none"], ms=4,
                   color=COLOR["none"], mfc="white", mew=1.2, elinewidth=1.0, zorder=3,
                   label="magnitude pruned, simulation")
-    pl, y = _split_at(pruned.p, th_val["fresh"], n)
+    pl, y = _common.split_at(pruned.p, th_val["fresh"], n)
     ax_b.plot(pl, y, color=COLOR["fresh"], ls="--", zorder=2,
               label="pruned + retrain on fresh data, theory")
     ax_b.errorbar(p_mc, mean[:, 2], yerr=2 * se[:, 2], fmt=MARKER["fresh"], ms=4.5,

@@ -49,15 +49,6 @@ COLOR = {"magnitude": _plots.COLORS[1], "saliency": _plots.COLORS[0], "oracle": 
 MARKER = {"none": "o", "same": "s", "fresh": "^"}
 
 
-def _split_at(p, y, n):
-    """Insert a NaN between p < n and p > n so that a line is not drawn across the peak."""
-    p = np.asarray(p, float)
-    y = np.asarray(y, float).copy()
-    y[~np.isfinite(y)] = np.nan
-    cut = np.searchsorted(p, n)
-    return np.insert(p, cut, np.nan), np.insert(y, cut, np.nan)
-
-
 def main(argv=None) -> int:
     ap = _common.parser(__doc__.split("\n\n")[0], "out/sparse_double_descent")
     ap.add_argument("--trials", type=int, default=150, help="Monte Carlo trials per model size")
@@ -154,18 +145,18 @@ def main(argv=None) -> int:
 
     # ---- figure
     fig, (ax_a, ax_b) = _plots.new_figure(ncols=2, width=4.7, height=3.9)
-    pl, y = _split_at(p_line, line.dense_risk, n)
+    pl, y = _common.split_at(p_line, line.dense_risk, n)
     ax_a.plot(pl, y, color=COLOR["dense"], lw=1.2, ls="-", alpha=0.8, zorder=1,
               label="dense fit (theory)")
     for r, rule in enumerate(RULES):
-        pl, y = _split_at(p_line, line.risk[:, r], n)
+        pl, y = _common.split_at(p_line, line.risk[:, r], n)
         ax_a.plot(pl, y, color=COLOR[rule], zorder=2, label=f"{LABEL[rule]}, theory")
         ax_a.errorbar(p_mc, mean[:, r, 0], yerr=2 * se[:, r, 0], fmt=MARKER["none"], ms=4,
                       color=COLOR[rule], mfc="white", mew=1.2, elinewidth=1.0, zorder=3,
                       label=f"{LABEL[rule]}, simulation")
     for r, rule in enumerate(RULES[:2]):
         ri = RULES.index(rule)
-        pl, y = _split_at(p_line, line.retrain_exact[:, ri], n)
+        pl, y = _common.split_at(p_line, line.retrain_exact[:, ri], n)
         ax_b.plot(pl, y, color=COLOR[rule], ls="--", zorder=2,
                   label=f"{LABEL[rule]} + retrain, fresh data (theory)")
         ax_b.errorbar(p_mc, mean[:, ri, 2], yerr=2 * se[:, ri, 2], fmt=MARKER["fresh"], ms=4.5,
