@@ -5,62 +5,45 @@ Every public function needs JAX's 64-bit mode (``models.require_x64``) and repor
 with ``throw=True`` (the default) it raises :class:`SolverError` when a point failed.
 
 Never imports ``sims``: theory and simulation are independent evaluators of one problem.
+
+Names are imported on first use (``models._lazy``): ``import asymptotics`` loads neither
+SciPy's heavy modules nor optimistix until a function that needs them is called.
 """
 
-from ._coordinates import CoordinateLaw as CoordinateLaw
-from ._coordinates import coordinate_law as coordinate_law
-from ._dense import DensePoint as DensePoint
-from ._dense import DenseRiskCurve as DenseRiskCurve
-from ._dense import dense_from_atoms as dense_from_atoms
-from ._dense import dense_risk as dense_risk
-from ._dense import dense_risk_law as dense_risk_law
-from ._dense import dense_risk_law_point as dense_risk_law_point
-from ._dense import dense_risk_point as dense_risk_point
-from ._fixed_point import FixedPoint as FixedPoint
-from ._fixed_point import effective_regularization as effective_regularization
-from ._ridge import OptimalRidge as OptimalRidge
-from ._ridge import optimal_ridge as optimal_ridge
-from ._status import Estimate as Estimate
-from ._status import SolverError as SolverError
-from ._status import Status as Status
-from ._status import status_names as status_names
-from ._pruning import PrunedRiskCurve as PrunedRiskCurve
-from ._pruning import TrainSmallRisk as TrainSmallRisk
-from ._threshold import Threshold as Threshold
-from ._threshold import magnitude_threshold as magnitude_threshold
-from ._pruning import pruned_point as pruned_point
-from ._pruning import pruned_risk as pruned_risk
-from ._pruning import train_small_risk as train_small_risk
-from ._pruning_at_init import benign_margin as benign_margin
-from ._pruning_at_init import effective_snr as effective_snr
-from ._pruning_at_init import error_floor as error_floor
-from ._pruning_at_init import over_pruning_onset as over_pruning_onset
-from ._pruning_at_init import p_min as p_min
-from ._pruning_at_init import prob_no_signal_neuron as prob_no_signal_neuron
-from ._pruning_at_init import pruning_theory as pruning_theory
-from ._pruning_at_init import signal_connected_pmf as signal_connected_pmf
-from ._pruning_at_init import theorem_a_bound as theorem_a_bound
-from ._pruning_at_init import validity_flags as validity_flags
-from ._compressibility import gaussian_leftover_fraction as gaussian_leftover_fraction
-from ._compressibility import gaussian_mce_pruned_fraction as gaussian_mce_pruned_fraction
-from ._compressibility import heavy_tailed_leftover_fraction as heavy_tailed_leftover_fraction
-from ._compressibility import stable_abs_cdf as stable_abs_cdf
-from ._compressibility import stable_abs_quantile as stable_abs_quantile
-from ._compressibility import stable_density as stable_density
-from ._compressibility import stable_mce_pruned_fraction as stable_mce_pruned_fraction
-from ._compressibility import stable_tail_constant as stable_tail_constant
-from ._compressibility import stable_truncated_second_moment as stable_truncated_second_moment
-from ._general import general_dense_risk as general_dense_risk
-from ._general import spectral_dense_point as spectral_dense_point
-from ._rf_law import RFCoordinateLaw as RFCoordinateLaw
-from ._rf import RFSpectrum as RFSpectrum
-from ._rf_law import rf_coordinate_law as rf_coordinate_law
-from ._rf import rf_dense_risk as rf_dense_risk
-from ._rf import rf_spectrum as rf_spectrum
-from ._rf_pruning import RFPrunedRiskCurve as RFPrunedRiskCurve
-from ._rf_pruning import rf_pruned_risk as rf_pruned_risk
-from ._rf_pruning import rf_train_small as rf_train_small
-from ._rf_limit import RFLimitCurve as RFLimitCurve
-from ._rf_limit import marchenko_pastur_quadrature as marchenko_pastur_quadrature
-from ._rf_limit import rf_limit_dense_risk as rf_limit_dense_risk
-from ._rf_limit import rf_limit_law as rf_limit_law
+from models._lazy import lazy_exports as _lazy_exports
+
+#: public name -> the module that defines it (imported on first use).
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(("CoordinateLaw", "coordinate_law"), "._coordinates"),
+    **dict.fromkeys((
+        "DensePoint", "DenseRiskCurve", "dense_from_atoms", "dense_risk", "dense_risk_law",
+        "dense_risk_law_point", "dense_risk_point",
+    ), "._dense"),
+    **dict.fromkeys(("FixedPoint", "effective_regularization"), "._fixed_point"),
+    **dict.fromkeys(("OptimalRidge", "optimal_ridge"), "._ridge"),
+    **dict.fromkeys(("Estimate", "SolverError", "Status", "status_names"), "._status"),
+    **dict.fromkeys((
+        "PrunedRiskCurve", "TrainSmallRisk", "pruned_point", "pruned_risk", "train_small_risk",
+    ), "._pruning"),
+    **dict.fromkeys(("Threshold", "magnitude_threshold"), "._threshold"),
+    **dict.fromkeys((
+        "benign_margin", "effective_snr", "error_floor", "over_pruning_onset", "p_min",
+        "prob_no_signal_neuron", "pruning_theory", "signal_connected_pmf", "theorem_a_bound",
+        "validity_flags",
+    ), "._pruning_at_init"),
+    **dict.fromkeys((
+        "gaussian_leftover_fraction", "gaussian_mce_pruned_fraction",
+        "heavy_tailed_leftover_fraction", "stable_abs_cdf", "stable_abs_quantile",
+        "stable_density", "stable_mce_pruned_fraction", "stable_tail_constant",
+        "stable_truncated_second_moment",
+    ), "._compressibility"),
+    **dict.fromkeys(("general_dense_risk", "spectral_dense_point"), "._general"),
+    **dict.fromkeys(("RFCoordinateLaw", "rf_coordinate_law"), "._rf_law"),
+    **dict.fromkeys(("RFSpectrum", "rf_dense_risk", "rf_spectrum", "exact_spectrum"), "._rf"),
+    **dict.fromkeys(("RFPrunedRiskCurve", "rf_pruned_risk", "rf_train_small"), "._rf_pruning"),
+    **dict.fromkeys((
+        "RFLimitCurve", "marchenko_pastur_quadrature", "rf_limit_dense_risk", "rf_limit_law",
+    ), "._rf_limit"),
+}
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = _lazy_exports(__name__, _EXPORTS)

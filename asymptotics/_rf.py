@@ -119,6 +119,48 @@ def rf_spectrum(task: RFTask) -> RFSpectrum:
                       coefficients=(mu0, mu1, mu_star))
 
 
+def exact_spectrum(task: RFTask, pool: int | None = None) -> RFSpectrum:
+    """The exact-moment linear model of the first ``pool`` features in the form of an
+    :class:`RFSpectrum` (the finite-``d`` correction for the coordinate law, the pruned,
+    fresh-retrained and train-small risks).
+
+    ``M`` (exact, ``models.rf_feature_moments``) is factored as ``M = L L^T`` with ``L``
+    lower triangular (Cholesky), so the leading ``p x p`` block of ``M`` is ``L_p L_p^T`` with
+    ``L_p`` the first ``p`` rows of ``L``: a width ``p`` uses the first ``p`` rows of
+    ``features = L``, exactly as for the Gaussian equivalent.  ``target = L^{-1} c`` gives
+    ``c_p = L_p target`` for every ``p`` (``L`` is triangular), ``mu_star2 = 0`` and the
+    dense path (``eigh`` of the ``p x p`` block per width).  ``O(P^2 d + P^3)`` once.
+
+    Raises ``InputError`` when ``M`` is not positive definite (the
+    features of the pool are linearly dependent: e.g. repeated rows of ``W``)."""
+    import scipy.linalg  # only here: the Gaussian-equivalent paths do not need it
+
+    if not isinstance(task, RFTask):
+        raise InputError(f"task: got {type(task).__name__}; allowed: a models.RFTask")
+    mom = models.rf_feature_moments(task, pool)
+    try:
+        L = np.linalg.cholesky(mom.second)
+        singular = np.min(np.diag(L)) ** 2 <= RANK_TOL * np.max(np.diag(mom.second))
+    except np.linalg.LinAlgError:
+        singular = True
+    if singular:
+        raise InputError("weights: the exact feature second moment of the pool is singular "
+                         "(linearly dependent features, e.g. repeated rows); allowed: "
+                         "second_moment='gaussian-equivalent'")
+    t = scipy.linalg.solve_triangular(L, mom.cross, lower=True)
+    base = rf_spectrum(task)
+    return RFSpectrum(features=L, target=t, mu_star2=np.zeros(L.shape[0]),
+                      label_second_moment=float(mom.label_second), fast=False,
+                      coefficients=tuple(np.asarray(x)[: L.shape[0]] for x in base.coefficients))
+
+
+def spectrum(task: RFTask, second_moment: str = "gaussian-equivalent",
+             pool: int | None = None) -> RFSpectrum:
+    """:func:`rf_spectrum` (Gaussian equivalent) or :func:`exact_spectrum` (``"exact"``)."""
+    check_choice("second_moment", second_moment, SECOND_MOMENTS)
+    return exact_spectrum(task, pool) if second_moment == "exact" else rf_spectrum(task)
+
+
 class Atoms(NamedTuple):
     """Spectrum of ``M`` for one width as weighted atoms (see :func:`spectral_dense_point`)
     and ``sigma_eff^2``."""

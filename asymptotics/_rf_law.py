@@ -29,7 +29,7 @@ from models._errors import check_int_range
 
 from ._dense import DensePoint
 from ._general import spectral_dense_point
-from ._rf import RANK_TOL, Atoms, RFSpectrum, rf_spectrum
+from ._rf import RANK_TOL, Atoms, RFSpectrum, spectrum
 from ._status import Status, raise_if_failed
 
 
@@ -177,8 +177,12 @@ def _fast_law(V, t, ms2, Ey2, p, n, ridge):
 
 
 def rf_coordinate_law(task: RFTask, p: int, n: int | None = None, ridge: float | None = None,
-                      *, throw: bool = True) -> RFCoordinateLaw:
+                      *, throw: bool = True,
+                      second_moment: str = "gaussian-equivalent") -> RFCoordinateLaw:
     """The coordinate law of the width-``p`` fit (:class:`RFCoordinateLaw`).
+
+    ``second_moment="exact"``: the finite-``d`` correction (exact feature moments in place of
+    the Gaussian equivalent's ``M`` and ``c``; :func:`asymptotics.rf_dense_risk`).
 
     Example:
       >>> task = models.RFTask.draw(jax.random.key(0), d=50, pool=800, n=100, noise=0.5)
@@ -190,12 +194,12 @@ def rf_coordinate_law(task: RFTask, p: int, n: int | None = None, ridge: float |
     peak (INVALID: infinite variance) or an unconverged fixed point.
     """
     models.require_x64("rf_coordinate_law")
-    spec = rf_spectrum(task)
     p, n, ridge = (np.ravel(x)[0] for x in task.grid_axes(p, n, ridge))
     for name, v in (("p", p), ("n", n), ("ridge", ridge)):
         if np.size(v) != 1:
             raise InputError(f"{name}: got {np.size(v)} values; allowed: a single value")
     p, n, ridge = int(p), int(n), float(ridge)
+    spec = spectrum(task, second_moment, p)
     Ey2 = jnp.asarray(spec.label_second_moment)
     if spec.fast:
         b, law = _fast_law(jnp.asarray(spec.features), jnp.asarray(spec.target),

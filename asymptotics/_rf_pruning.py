@@ -42,7 +42,7 @@ from models._pruning_ops import rank_desc
 
 from . import _grid
 from ._pruning import SAME_DATA_MESSAGE
-from ._rf import rf_spectrum
+from ._rf import SECOND_MOMENTS, spectrum
 from ._rf_law import (Basis, dense_basis_host, fast_basis, law_point, rf_coordinate_law,
                       sample_law)
 from ._threshold import magnitude_threshold
@@ -194,13 +194,17 @@ class RFPrunedRiskCurve:
                 for i in range(P.shape[0]) for j, rule in enumerate(self.rules)]
 
 
-def rf_train_small(task: RFTask, keep, n=None) -> np.ndarray:
+def rf_train_small(task: RFTask, keep, n=None, *,
+                   second_moment: str = "gaussian-equivalent") -> np.ndarray:
     """OLS trained directly on the first ``keep`` features (a data-independent support):
     ``(E y^2 - c_S^T M_SS^{-1} c_S) (n - 1)/(n - keep - 1)`` (exact for the Gaussian
-    equivalent); ``inf`` at ``keep = n - 1``, NaN for ``keep >= n``.  Host side, float64."""
+    equivalent; with ``second_moment="exact"``, ``M`` and ``c`` are the exact moments of the
+    nonlinear features); ``inf`` at ``keep = n - 1``, NaN for ``keep >= n``.  Host side,
+    float64."""
     models.require_x64("rf_train_small")
-    spec = rf_spectrum(task)
+    check_choice("second_moment", second_moment, SECOND_MOMENTS)
     keep = check_int_range("keep", keep, 1, task.pool_size)
+    spec = spectrum(task, second_moment, int(np.max(keep)))
     n = check_int_range("n", task.n if n is None else n, 1)
     keep, n = np.broadcast_arrays(keep, n)
     cache = {}
@@ -217,10 +221,12 @@ def rf_train_small(task: RFTask, keep, n=None) -> np.ndarray:
                         np.where(keep == n - 1, np.inf, np.nan))
 
 
-def _diagonal_point(task: RFTask, spec, p: int, s: int, n: int, ridge: float, rules):
+def _diagonal_point(task: RFTask, spec, p: int, s: int, n: int, ridge: float, rules,
+                    second_moment: str):
     """Independent-coordinate approximation at one point (host; see ``diagonal`` in
     :func:`rf_pruned_risk`).  Returns ``(kappa, dense, risks per rule, status)``."""
-    law = rf_coordinate_law(task, p=p, n=n, ridge=ridge, throw=False)
+    law = rf_coordinate_law(task, p=p, n=n, ridge=ridge, throw=False,
+                            second_moment=second_moment)
     if law.status != Status.CONVERGED:
         val = np.inf if law.status == Status.INVALID else np.nan
         st = Status.DIVERGED if law.status == Status.INVALID else law.status
@@ -264,7 +270,8 @@ def _phi(z):
 
 def rf_pruned_risk(task: RFTask, p, keep, rule=RF_RULES, n=None, ridge=None, *,
                    retrain: str = "none", draws: int = DRAWS, key=None,
-                   diagonal: bool = False, throw: bool = True) -> RFPrunedRiskCurve:
+                   diagonal: bool = False, throw: bool = True,
+                   second_moment: str = "gaussian-equivalent") -> RFPrunedRiskCurve:
     """Pruned (and fresh-retrained) test risk of random features by sampling the coordinate
     law, on a ``(p, keep, n, ridge)`` grid (module docstring), one compiled call.
 
@@ -287,6 +294,11 @@ def rf_pruned_risk(task: RFTask, p, keep, rule=RF_RULES, n=None, ridge=None, *,
         ``E y^2 - 2 q1 c^T m + q2 (m^T M m + tr M C) + (q1 - q2) sum_i M_ii (m_i^2 + C_ii)``,
         ``q1 = s/p``, ``q2 = s(s-1)/(p(p-1))``).  Standard errors are 0; ``retrain='fresh'``
         is refused (it needs the supports of draws).  Host loop over grid points.
+      second_moment: ``"gaussian-equivalent"`` (default) or ``"exact"``: the finite-``d``
+        correction of :func:`asymptotics.rf_dense_risk` for every quantity here (coordinate
+        law, pruned, fresh-retrained and train-small risks): ``M`` and ``c`` are the exact
+        moments of the nonlinear features (:func:`asymptotics._rf.exact_spectrum`; dense
+        path, ``O(P^3)`` once plus one ``p x p`` ``eigh`` per width).
 
     Example:
       >>> task = models.RFTask.draw(jax.random.key(0), d=20, pool=100, n=40, noise=0.5)
@@ -306,16 +318,17 @@ def rf_pruned_risk(task: RFTask, p, keep, rule=RF_RULES, n=None, ridge=None, *,
         raise InputError(f"rule: {bad[0]!r} is not available for random features; allowed: "
                          + ", ".join(RF_RULES))
     draws = int(check_int_range("draws", draws, 2))
+    check_choice("second_moment", second_moment, SECOND_MOMENTS)
     if diagonal:
         if retrain == "fresh":
             raise InputError("retrain: 'fresh' needs sampled supports; allowed: "
                              "retrain='none' with diagonal=True")
-        return _diagonal_curve(task, p, keep, rules, n, ridge, throw)
+        return _diagonal_curve(task, p, keep, rules, n, ridge, throw, second_moment)
     if key is None:
         raise InputError("key: missing; allowed: a PRNG key from jax.random.key")
     check_key("key", key)
-    spec = rf_spectrum(task)
     shape, flat = _pruned_grid(task, p, keep, n, ridge)
+    spec = spectrum(task, second_moment, int(flat["p"].max()))
     fresh = retrain == "fresh"
     if fresh and np.any(flat["keep"] >= flat["n"] - 1):
         raise InputError("keep: retraining by least squares needs keep < n - 1; allowed: "
@@ -340,7 +353,8 @@ def rf_pruned_risk(task: RFTask, p, keep, rule=RF_RULES, n=None, ridge=None, *,
     status = res["status_fresh" if fresh else "status_none"]
     if throw:
         raise_if_failed(status, "rf_pruned_risk (fixed point)")
-    small = rf_train_small(task, flat["keep"].reshape(shape), flat["n"].reshape(shape))
+    small = rf_train_small(task, flat["keep"].reshape(shape), flat["n"].reshape(shape),
+                           second_moment=second_moment)
     grid = {k: flat[k].reshape(shape) for k in ("p", "keep", "n", "ridge")}
     return RFPrunedRiskCurve(
         **grid, rules=rules, retrain=retrain, draws=chunks * chunk, kappa=res["kappa"],
@@ -362,10 +376,11 @@ def _pruned_grid(task, p, keep, n, ridge):
     return shape, flat
 
 
-def _diagonal_curve(task, p, keep, rules, n, ridge, throw) -> RFPrunedRiskCurve:
-    spec = rf_spectrum(task)
+def _diagonal_curve(task, p, keep, rules, n, ridge, throw, second_moment) -> RFPrunedRiskCurve:
     shape, flat = _pruned_grid(task, p, keep, n, ridge)
-    pts = [_diagonal_point(task, spec, int(pp), int(ss), int(nn), float(rr), rules)
+    spec = spectrum(task, second_moment, int(flat["p"].max()))
+    pts = [_diagonal_point(task, spec, int(pp), int(ss), int(nn), float(rr), rules,
+                           second_moment)
            for pp, ss, nn, rr in zip(flat["p"], flat["keep"], flat["n"], flat["ridge"])]
     kappa = np.array([x[0] for x in pts]).reshape(shape)
     dense = np.array([x[1] for x in pts]).reshape(shape)
@@ -373,7 +388,8 @@ def _diagonal_curve(task, p, keep, rules, n, ridge, throw) -> RFPrunedRiskCurve:
     status = np.array([x[3] for x in pts], np.int32).reshape(shape + (len(rules),))
     if throw:
         raise_if_failed(status, "rf_pruned_risk (diagonal: fixed point or threshold)")
-    small = rf_train_small(task, flat["keep"].reshape(shape), flat["n"].reshape(shape))
+    small = rf_train_small(task, flat["keep"].reshape(shape), flat["n"].reshape(shape),
+                           second_moment=second_moment)
     grid = {k: flat[k].reshape(shape) for k in ("p", "keep", "n", "ridge")}
     zero = np.zeros_like(risk)
     return RFPrunedRiskCurve(**grid, rules=rules, retrain="none", draws=0, kappa=kappa,

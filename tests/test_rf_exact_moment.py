@@ -96,3 +96,61 @@ def test_exact_moment_theory_closes_the_finite_d_gap():
                   what="exact-moment theory vs nonlinear features")
     # the Gaussian equivalent is measurably off here (what the correction is for)
     assert not np.any(AGREEMENT["float64"].holds(mc.mean, mc.stderr, ge))
+
+
+# ------------------------------------------------- the same correction for the pruned theory
+
+def test_exact_spectrum_reproduces_every_leading_block():
+    task = models.RFTask.draw(jax.random.key(5), d=10, pool=40, n=20, noise=0.3,
+                              activation="tanh")
+    spec = asy.exact_spectrum(task)
+    mom = models.rf_feature_moments(task)
+    for p in (7, 25, 40):
+        L = spec.features[:p]
+        np.testing.assert_allclose(L @ L.T, mom.second[:p, :p], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(L @ spec.target, mom.cross[:p], rtol=1e-12, atol=1e-15)
+    assert not spec.fast and np.all(spec.mu_star2 == 0)
+    dup = models.RFTask.create(np.vstack([task.weights[:3], task.weights[:1]]), task.teacher,
+                               noise=0.3, n=20, activation="tanh")
+    with pytest.raises(InputError, match="exact feature second moment of the pool is singular"):
+        asy.rf_pruned_risk(dup, p=4, keep=2, key=jax.random.key(0), second_moment="exact")
+
+
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+def test_exact_coordinate_law_and_train_small_use_the_exact_moments(activation):
+    task = models.RFTask.draw(jax.random.key(6), d=10, pool=50, n=20, noise=0.4,
+                              activation=activation)
+    p, n = 40, 20
+    mom = models.rf_feature_moments(task, p)
+    M, c = mom.second, mom.cross
+    ref = _moment_engine(task, p, n, 0.0)
+    cl = asy.rf_coordinate_law(task, p=p, second_moment="exact")
+    np.testing.assert_allclose([cl.kappa, cl.gamma2], [float(ref.kappa), float(ref.risk)],
+                               rtol=1e-9)
+    A = np.linalg.inv(M + cl.kappa * np.eye(p))
+    np.testing.assert_allclose(cl.mean, A @ c, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(cl.covariance(), cl.gamma2 / n * A @ M @ A, rtol=1e-8,
+                               atol=1e-13)
+    s = 6
+    small = asy.rf_train_small(task, s, second_moment="exact")
+    direct = (mom.label_second - c[:s] @ np.linalg.solve(M[:s, :s], c[:s])) * (n - 1) / (n - s - 1)
+    np.testing.assert_allclose(small, direct, rtol=1e-12)
+    assert abs(small - asy.rf_train_small(task, s)) > 1e-6 * small      # a different model
+
+
+def test_exact_pruned_random_rule_matches_its_closed_form():
+    # the random rule's mean risk in closed form on the exact moments; the sampler within
+    # 4 of its standard errors (1 chance in ~16000 to fail by chance)
+    task = models.RFTask.draw(jax.random.key(7), d=10, pool=50, n=20, noise=0.4)
+    p, s = 40, 10
+    th = asy.rf_pruned_risk(task, p=p, keep=s, rule=("magnitude", "random"), draws=2048,
+                            key=jax.random.key(0), second_moment="exact")
+    cl = asy.rf_coordinate_law(task, p=p, second_moment="exact")
+    mom = models.rf_feature_moments(task, p)
+    M, c = mom.second, mom.cross
+    second = np.outer(cl.mean, cl.mean) + cl.covariance()
+    q1, q2 = s / p, s * (s - 1) / (p * (p - 1))
+    exact = (mom.label_second - 2 * q1 * c @ cl.mean + q2 * np.sum(M * second)
+             + (q1 - q2) * np.sum(np.diag(M) * np.diag(second)))
+    assert abs(th.risk[1] - exact) < 4 * th.stderr[1] and th.stderr[1] < 0.01 * exact
+    np.testing.assert_allclose(th.train_small, asy.rf_train_small(task, s, second_moment="exact"))
