@@ -28,7 +28,9 @@ included.  ``--second-moment`` chooses the theory's feature second moment: ``gau
 (default, the theory above) or ``exact``, the finite-``d`` correction
 (``asymptotics.rf_dense_risk(..., second_moment="exact")``: the exact moments of the nonlinear
 features, ``models.rf_feature_moments``, in the same general-covariance engine; a ``p x p``
-eigendecomposition per width).  ``exact`` is for dense risks only: with ``--keep`` it is refused.
+eigendecomposition per width), for dense and pruned risks alike (with ``--keep``: the coordinate
+law, the pruned, fresh-retrained and train-small risks of ``asymptotics.rf_pruned_risk(...,
+second_moment="exact")``).
 The sidecar records the choice under ``parameters.theory_second_moment``.
 """
 
@@ -72,8 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
                    help="uncentred features act(w.x) (default: centred act(w.x) - E act(w.x))")
     g.add_argument("--second-moment", default="gaussian-equivalent",
                    help="theory's feature second moment: gaussian-equivalent (default) | exact "
-                        "(finite-d correction: exact moments of the nonlinear features; dense "
-                        "risks only)")
+                        "(finite-d correction: exact moments of the nonlinear features)")
     g.add_argument("--n", type=float, nargs="+", required=True, help="sample size(s)")
     g.add_argument("--noise", type=float, required=True, help="noise standard deviation sigma")
     g.add_argument("--p", type=float, nargs="+", default=None,
@@ -164,9 +165,6 @@ def problem(args) -> RFProblem:
             if getattr(args, flag):
                 raise InputError(f"--{flag}: needs --keep; allowed: --keep S [S ...] with --{flag}")
         return RFProblem(task, p, n, ridge)
-    if args.second_moment == "exact" and args.command != "simulate":
-        raise InputError("--second-moment: 'exact' is not available for pruned risks (--keep); "
-                         "allowed: gaussian-equivalent with --keep, exact without it")
     keep = check_int_range("--keep", args.keep, 1)
     if keep.max() > p.min():
         raise InputError(f"--keep: got {int(keep.max())} with p = {int(p.min())}; allowed: "
@@ -204,7 +202,8 @@ def _pruned_theory_rows(pr: RFProblem, args) -> list[dict]:
         th = asy.rf_pruned_risk(pr.task, p=pr.p[:, None], keep=pr.keep[None, :],
                                 n=pr.n[:, None], ridge=pr.ridge[:, None], rule=pr.rules,
                                 retrain=mode, draws=int(args.draws),
-                                key=jax.random.key(int(args.theory_seed)), throw=False)
+                                key=jax.random.key(int(args.theory_seed)), throw=False,
+                                second_moment=args.second_moment)
         for row in th.rows():
             row["risk_stderr"] = row.pop("stderr")
             rows.append(row)

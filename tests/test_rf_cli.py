@@ -88,8 +88,6 @@ def test_bad_files(tmp_path, capsys, weights, teacher, needle):
     (["--pool", "8"], "--d/--pool: missing"),
     (["--d", "5", "--pool", "8", "--second-moment", "mehler"],
      "--second-moment: unknown value 'mehler'; allowed: one of 'gaussian-equivalent', 'exact'"),
-    (["--d", "5", "--pool", "8", "--keep", "3", "--second-moment", "exact"],
-     "--second-moment: 'exact' is not available for pruned risks"),
     (["--weights", "nope.npy", "--teacher", "nope.npy"], "--weights: file 'nope.npy' not found"),
 ])
 def test_bad_flags(tmp_path, capsys, argv, needle):
@@ -123,6 +121,16 @@ def test_exact_second_moment(tmp_path, files):
     side = json.loads((tmp_path / "ex.csv.json").read_text())["parameters"]
     assert side["second_moment"] == "exact"
     assert side["theory_second_moment"]["kind"] == "exact"
+    # pruned rows too (--keep): the library's exact-moment pruned theory, same key and draws
+    import jax
+    pr = tmp_path / "pr.csv"
+    assert cli.main(["theory", *common[:-3], "--keep", "5", "--rule", "magnitude", "--draws",
+                     "256", "--second-moment", "exact", "--out", str(pr)]) == 0
+    ref = asy.rf_pruned_risk(task, p=[[40], [60]], keep=[[5]], n=20, ridge=[[0.0], [0.0]],
+                             rule="magnitude", draws=256, key=jax.random.key(0),
+                             second_moment="exact")
+    got = sorted((int(r["p"]), float(r["risk"])) for r in read(pr))
+    np.testing.assert_allclose([v for _, v in got], ref.risk.ravel(), rtol=1e-12)
     assert "erf" in side["theory_second_moment"]["second"]
     base_side = json.loads((tmp_path / "ge.csv.json").read_text())["parameters"]
     assert base_side["theory_second_moment"]["kind"] == "gaussian-equivalent"
