@@ -7,8 +7,13 @@ examples see ``jax``, ``jnp``, ``np``, ``models``, ``asy`` (``asymptotics``), ``
 ``overparam`` without importing them.
 """
 
+import os
+
 import models
 
+# In-process CLI tests must not switch the whole session to JAX's persistent compilation
+# cache (overparam/_cache.py); tests that want it set OVERPARAM_CACHE_DIR themselves.
+os.environ.setdefault("OVERPARAM_CACHE_DIR", "off")
 models.cpu_scheduler_workaround()
 models.enable_x64()
 

@@ -15,8 +15,10 @@ columns.  Every output gets a JSON sidecar.  Invalid input exits with status 2 a
 message naming the argument and the allowed range, before anything is compiled, and leaves no
 output file behind.
 
-The command line owns its process: it turns JAX's 64-bit mode on and applies the CPU
-scheduler workaround (``models._config``) before any array is made.  Figures are found by
+The command line owns its process: it turns JAX's 64-bit mode on, applies the CPU
+scheduler workaround (``models._config``) and turns on JAX's persistent compilation cache
+(``overparam._cache``: ``~/.cache/overparam/jax``, ``OVERPARAM_CACHE_DIR`` to move it, ``=off``
+to disable) before any array is made.  Figures are found by
 name in the ``overparam_figures`` package (the scripts of ``figures/``) and imported only
 when asked for: the figures import this package, never the reverse.
 """
@@ -66,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     cpu_scheduler_workaround()
     enable_x64()
+    from ._cache import enable_compilation_cache
+
+    enable_compilation_cache()   # compiled programs reused across processes (overparam/_cache.py)
     try:
         return _dispatch(argv)
     except InputError as err:

@@ -55,8 +55,11 @@ def test_models_loads_neither_evaluator():
 def test_import_changes_no_jax_configuration():
     # Importing every package leaves JAX in 32-bit mode; only sims' documented scheduler flag
     # (jaxlib <= 0.10, models._config) may be added to XLA_FLAGS.
-    out = _loaded_after(["models", "asymptotics", "sims", "overparam"])
+    out = _loaded_after(["models", "asymptotics", "sims", "overparam", "overparam.cli"])
     assert out["x64"] is False
+    # and loads nothing heavy before it is used (cold start, models/_lazy.py)
+    heavy = ("flax", "optax", "optimistix", "matplotlib", "scipy", "tqdm", "overparam_figures")
+    assert not [m for m in out["modules"] if m.split(".")[0] in heavy]
     flags = out["xla_flags"].split()
     assert all("xla_cpu_enable_concurrency_optimized_scheduler" in f for f in flags)
 

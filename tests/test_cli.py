@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -86,11 +87,15 @@ def test_bad_spectrum_file(tmp_path, capsys):
 
 def test_console_script_installed(tmp_path):
     out = tmp_path / "t.csv"
+    env = dict(os.environ, OVERPARAM_CACHE_DIR=str(tmp_path / "cache"))
     res = subprocess.run([sys.executable, "-m", "overparam", "theory", "--spectrum",
                           "isotropic:pool=200,support=10", "--n", "100", "--noise", "0.5",
-                          "--out", str(out)], capture_output=True, text=True, timeout=120)
+                          "--out", str(out)], capture_output=True, text=True, timeout=120,
+                         env=env)
     assert res.returncode == 0, res.stderr
     assert abs(float(read(out)[0]["dense_risk"]) - 1.0) < 1e-10   # E1
+    # the command line stored its compiled programs in the persistent cache (overparam/_cache.py)
+    assert any(f.name.startswith("jit_") for f in (tmp_path / "cache").iterdir())
 
 
 def test_pruning_columns(tmp_path, capsys):
