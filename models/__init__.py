@@ -28,6 +28,8 @@ _EXPORTS: dict[str, str] = {
         "sample_patch_data",
     ), "._patch_net"),
     **dict.fromkeys(("NoisySGDTask", "OneHiddenLayerNet", "TeacherTask"), "._noisy_sgd"),
+    **dict.fromkeys(("TwoLayerNet", "magnitude_mask", "small_width", "unit_mask"), "._mlp"),
+    **dict.fromkeys(("DigitsData", "load_digits"), "._digits"),
     **dict.fromkeys((
         "positive_stable", "rotation_invariant_stable", "symmetric_stable",
     ), "._stable"),

@@ -32,8 +32,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("iid_compressibility", "noisy_sgd", "train_noisy_sgd"), ".heavy_tailed"),
     **dict.fromkeys(("RFMoments", "rf_feature_moments"), "models._rf_moments"),
     **dict.fromkeys(("rf_dense_risk", "rf_pruned_risk", "rf_train_small_risk"), "._rf"),
+    **dict.fromkeys(("MLPSimulation", "mlp_ensemble"), "._mlp"),
 }
 __all__ = list(_EXPORTS)
 __getattr__, __dir__ = _lazy_exports(__name__, _EXPORTS)
-from ._mlp import MLPSimulation as MLPSimulation
-from ._mlp import mlp_ensemble as mlp_ensemble
