@@ -1,5 +1,6 @@
 """Shared mechanics of the Monte Carlo entry points: dtype policy, the primal / dual split of
-a ``(p, n, ridge)`` grid, and trial chunks (one compiled shape, padded last chunk)."""
+a ``(p, n, ridge)`` grid, and trial chunks (one compiled shape, padded last chunk) sharded
+over devices (:mod:`sims._sharding`), checkpointed and resumable (:mod:`sims._checkpoint`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import numpy as np
 from models import InputError
 from models._config import cpu_scheduler_workaround, require_x64
 
-from ._checkpoint import load_checkpoint, run_tag, save_checkpoint
+from . import _sharding
+from ._checkpoint import TrialCheckpoint
 
 
 def check_dtype(dtype, where: str = "simulation") -> jnp.dtype:
@@ -52,32 +54,65 @@ class GridSplit:
 
 
 def run_chunks(call, key: jax.Array, trials: int, chunk: int, progress: bool = False,
-               checkpoint=None, run_key: dict | None = None) -> list:
-    """Split ``trials`` keys into chunks of ``chunk`` (the last padded, extras dropped by the
-    caller), call ``call(keys, start)`` on each and return the host (NumPy) results.  Results
-    do not depend on ``chunk``: trial ``t`` always gets ``split(key, trials)[t]``.
+               checkpoint=None, run_key: dict | None = None, devices=None,
+               desc: str = "trials") -> list:
+    """Run ``trials`` Monte Carlo trials in compiled chunks over devices; host results.
 
-    With ``checkpoint`` (a file path), finished chunks are saved atomically after each chunk
-    and a rerun with the same ``run_key`` (every parameter that changes the numbers) resumes
-    after the last saved chunk instead of starting again; a different ``run_key`` starts afresh.
+    Trial ``t`` always gets ``jax.random.split(key, trials)[t]``.  Each call ``call(keys,
+    start)`` gets the keys of trials ``start, start + 1, ...`` (a multiple of ``chunk``
+    of them, the last call padded with copies of its first key; the caller drops rows beyond
+    ``trials``), laid out over the devices with ``chunk`` trials per device
+    (:mod:`sims._sharding`): the numbers do not depend on the number of devices.  ``chunk``
+    is the per-device batch, capped by :func:`sims._sharding.local_chunk`.  Returns the list of
+    the calls' results as NumPy arrays (tuples), in trial order.
+
+    ``devices``: ``None`` (the :func:`sims._sharding.device_scope` default, else all visible),
+    a count, or a list of devices.  ``progress``: a tqdm bar over trials.  ``checkpoint``: a
+    folder where each finished chunk is saved atomically (:class:`TrialCheckpoint`); a rerun
+    with the same ``run_key`` (every parameter that changes the numbers) resumes after the
+    last saved trial, whatever the chunk size or device count; a folder written with another
+    ``run_key`` raises ``InputError``.
     """
-    keys = jax.random.split(key, trials)
-    n_chunks = -(-trials // chunk)
+    devs = _sharding.resolve_devices(devices)
+    chunk = _sharding.local_chunk(chunk, trials)
+    key_data = np.asarray(jax.random.key_data(jax.random.split(key, trials)))
+    impl = jax.random.key_impl(key)
     out: list = []
-    tag = None
+    done = 0
+    store = None
     if checkpoint is not None:
-        tag = run_tag({**(run_key or {}), "trials": trials, "chunk": chunk,
-                       "key": jax.random.key_data(key)})
-        out = load_checkpoint(checkpoint, tag)
-    it = range(len(out), n_chunks)
+        store = TrialCheckpoint(checkpoint, {**(run_key or {}), "trials": trials,
+                                             "key": jax.random.key_data(key)},
+                                write=_sharding.is_primary())
+        saved = store.load()
+        done = sum(count for _, count, _ in saved)
+        if _sharding.broadcast_from_primary(done) != done:
+            raise InputError(f"checkpoint: {str(checkpoint)!r} differs between processes; "
+                             "allowed: a folder on a file system shared by every host")
+        out = [parts for _, _, parts in saved]
+    bar = None
     if progress:
         from tqdm.auto import tqdm
-        it = tqdm(it, desc="trials", unit="chunk", initial=len(out), total=n_chunks)
-    for c in it:
-        kc = keys[c * chunk:(c + 1) * chunk]
-        if kc.shape[0] < chunk:
-            kc = jnp.concatenate([kc, jnp.broadcast_to(kc[:1], (chunk - kc.shape[0],) + kc.shape[1:])])
-        out.append(jax.device_get(call(kc, c * chunk)))
-        if checkpoint is not None:
-            save_checkpoint(checkpoint, tag, out)
+        bar = tqdm(desc=desc, unit="trial", initial=done, total=trials)
+    try:
+        while done < trials:
+            use = _sharding.devices_for(trials - done, chunk, devs)
+            size = chunk * len(use)
+            kd = key_data[done:done + size]
+            if kd.shape[0] < size:
+                pad = np.broadcast_to(kd[:1], (size - kd.shape[0],) + kd.shape[1:])
+                kd = np.concatenate([kd, pad])
+            keys = _sharding.shard_keys(kd, impl, use)
+            res = _sharding.to_host(_sharding.run_sharded(call, keys, done))
+            res = tuple(res) if isinstance(res, (tuple, list)) else (res,)
+            count = min(size, trials - done)
+            out.append(res)
+            if store is not None:
+                store.save(done, count, res)
+            done += count
+            if bar is not None:
+                bar.update(count)
+    finally:
+        if bar is not None:
+            bar.close()
     return out

@@ -1,9 +1,10 @@
 """Files written by long simulations: atomic writes and resumable trial checkpoints.
 
 A file is written to a temporary name in the same folder and renamed into place
-(``os.replace``), so an interrupted run never leaves a half-written file.  A checkpoint is one
-``.npz`` holding the finished trial chunks and a tag: the hash of every parameter that
-changes the numbers, so a checkpoint is only resumed by the run that wrote it.
+(``os.replace``), so an interrupted run never leaves a half-written file.  A checkpoint is a
+folder (:class:`TrialCheckpoint`): one ``.npz`` per finished trial chunk and a ``run.json``
+with the hash of every parameter that changes the numbers, so a checkpoint is only resumed
+by the run that wrote it (another run is refused with a message naming what differs).
 """
 
 from __future__ import annotations
@@ -67,21 +68,84 @@ def run_tag(run_key: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(jsonable(dict(run_key)), sort_keys=True).encode()).hexdigest()
 
 
-def save_checkpoint(path, tag: str, chunks: list) -> None:
-    """Chunks are tuples of arrays; stored as ``c{chunk}_{item}`` in one ``.npz``."""
-    buf = io.BytesIO()
-    arrays = {f"c{c}_{j}": np.asarray(x) for c, part in enumerate(chunks) for j, x in enumerate(part)}
-    np.savez(buf, tag=np.array(tag), shape=np.array([len(chunks), len(chunks[0])]), **arrays)
-    atomic_write_bytes(path, buf.getvalue())
+FORMAT = "overparam-trial-checkpoint/1"
 
 
-def load_checkpoint(path, tag: str) -> list:
-    """The saved chunks of the run ``tag`` (empty when there is no checkpoint yet)."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    with np.load(path, allow_pickle=False) as z:
-        if str(z["tag"]) != tag:
+class TrialCheckpoint:
+    """A folder of finished trial chunks of one run, resumable after any interruption.
+
+    ``run.json`` names the run (the hash of every parameter that changes the numbers, and one
+    hash per parameter so that a mismatch can be named); each finished chunk is one file
+    ``chunk-<start>-<count>.npz`` (trials ``[start, start + count)``, the arrays the compiled
+    call returned), written atomically.  :meth:`load` returns the contiguous chunks from trial
+    0, so a run killed at any instant resumes with no lost and no duplicated trial.  A folder
+    written by a run with other parameters is refused (``InputError`` naming the parameters
+    that differ), never mixed in.
+    """
+
+    def __init__(self, path, run_key: Mapping[str, Any], write: bool = True):
+        self.path = Path(path)
+        self.fields = {str(k): run_tag({"v": v})[:16] for k, v in run_key.items()}
+        self.tag = run_tag(run_key)
+        self.write = write
+
+    def _refuse(self, why: str, allowed: str):
+        from models import InputError
+
+        raise InputError(f"checkpoint: {str(self.path)!r} {why}; allowed: {allowed}")
+
+    def load(self) -> list[tuple[int, int, tuple]]:
+        """``[(start, count, arrays), ...]`` of the finished chunks (empty for a new folder)."""
+        if not self.path.exists():
             return []
-        n_chunks, n_items = (int(v) for v in z["shape"])
-        return [tuple(z[f"c{c}_{j}"] for j in range(n_items)) for c in range(n_chunks)]
+        if not self.path.is_dir():
+            self._refuse("is a file, not a checkpoint folder",
+                         "a new path or a folder written by the same run")
+        meta_path = self.path / "run.json"
+        if not meta_path.exists():
+            if any(self.path.iterdir()):
+                self._refuse("is a folder without run.json (not a checkpoint)",
+                             "an empty or new folder, or a checkpoint of the same run")
+            return []
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (OSError, ValueError):
+            self._refuse("has an unreadable run.json", "a checkpoint written by overparam")
+        if meta.get("format") != FORMAT:
+            self._refuse(f"has format {meta.get('format')!r}", f"{FORMAT!r}")
+        if meta.get("tag") != self.tag:
+            old = meta.get("fields", {})
+            diff = sorted(k for k in set(old) | set(self.fields)
+                          if old.get(k) != self.fields.get(k))
+            self._refuse("was written by a run with other parameters (differs in: "
+                         + ", ".join(diff or ["?"]) + ")",
+                         "the same parameters to resume it, or another checkpoint path "
+                         "(delete the folder to start afresh)")
+        chunks = {}
+        for f in self.path.glob("chunk-*.npz"):
+            try:
+                _, a, b = f.stem.split("-")
+                chunks[int(a)] = (int(b), f)
+            except ValueError:
+                continue
+        out, start = [], 0
+        while start in chunks:
+            count, f = chunks[start]
+            with np.load(f, allow_pickle=False) as z:
+                parts = tuple(z[f"a{j}"] for j in range(int(z["items"])))
+            out.append((start, count, parts))
+            start += count
+        return out
+
+    def save(self, start: int, count: int, parts) -> None:
+        """Store one finished chunk (atomically; ``run.json`` first)."""
+        if not self.write:
+            return
+        meta = self.path / "run.json"
+        if not meta.exists():
+            atomic_write_bytes(meta, json.dumps({"format": FORMAT, "tag": self.tag,
+                                                 "fields": self.fields}, indent=1).encode())
+        buf = io.BytesIO()
+        np.savez(buf, items=np.array(len(parts)),
+                 **{f"a{j}": np.asarray(x) for j, x in enumerate(parts)})
+        atomic_write_bytes(self.path / f"chunk-{start:010d}-{count:010d}.npz", buf.getvalue())

@@ -138,7 +138,7 @@ def default_chunk(n_max: int, width: int, grid_batch: int, itemsize: int,
 def dense_risk(task: LinearTask, p, trials: int, key: jax.Array, n=None, ridge=None, *,
                dtype=jnp.float64, chunk: int | None = None, memory_budget: int = 1 << 30,
                keep_coefficients: int = 0, grid_batch: int = 1,
-               progress: bool = False, checkpoint=None) -> DenseSimulation:
+               progress: bool = False, checkpoint=None, devices=None) -> DenseSimulation:
     """Monte Carlo test risk of min-norm / OLS / ridge fits on a grid of ``(p, n, ridge)``.
 
     Args:
@@ -149,8 +149,11 @@ def dense_risk(task: LinearTask, p, trials: int, key: jax.Array, n=None, ridge=N
       dtype: float64 (default) or float32 (GPU); matmuls use ``Precision.HIGHEST`` either way.
       chunk: trials per compiled call (default: from ``memory_budget`` bytes).
       keep_coefficients: return the fitted coefficients of the first ``k`` trials.
-      checkpoint: a file path; finished chunks are saved there atomically and an
-        interrupted run with the same arguments resumes where it stopped.
+      checkpoint: a folder; finished chunks are saved there atomically and an
+        interrupted run with the same arguments resumes where it stopped (another run's
+        folder is refused).
+      devices: devices the trials are sharded over (None: all visible; a count; a list):
+        the numbers do not depend on it (:mod:`sims._sharding`); ``chunk`` is per device.
 
     Example:
       >>> import jax, models, sims
@@ -181,11 +184,11 @@ def dense_risk(task: LinearTask, p, trials: int, key: jax.Array, n=None, ridge=N
     def call(keys, start):
         return _trial_chunk(keys, lam_p, beta_p, tail_sd, noise, split.primal, split.dual,
                             n_max=split.n_max, width_primal=split.width_primal,
-                            n_keep=max(0, min(keep - start, chunk)), dtype=dt,
+                            n_keep=keys.shape[0] if start < keep else 0, dtype=dt,
                             grid_batch=grid_batch)
 
     run_key = dict(kind="dense", task=jax.tree_util.tree_leaves(task), grid=(pf, nf, rf), keep=keep, dtype=str(dt))
-    out = run_chunks(call, key, trials, chunk, progress, checkpoint, run_key)
+    out = run_chunks(call, key, trials, chunk, progress, checkpoint, run_key, devices=devices)
     risks = split.restore(np.concatenate([r for r, _ in out])[:trials], axis=1)   # (T, G)
     risks = risks.T.reshape(shape + (trials,))
     coefficients = None

@@ -145,7 +145,7 @@ def pruned_risk(task: LinearTask, p, keep, rule=RULES, retrain=("none",), *, tri
                 key: jax.Array, n=None, ridge=None, saliency: str = "population",
                 support=None, dtype=jnp.float64, chunk: int | None = None,
                 memory_budget: int = 1 << 30, progress: bool = False,
-                checkpoint=None) -> PrunedSimulation:
+                checkpoint=None, devices=None) -> PrunedSimulation:
     """Monte Carlo pruned risk on a ``(p, n, ridge)`` grid x ``keep`` values x rules x
     retraining modes (one compiled function; trials vmapped in chunks).  ``checkpoint``: a file
     path where finished chunks are saved atomically; a rerun with the same arguments resumes.
@@ -203,7 +203,7 @@ def pruned_risk(task: LinearTask, p, keep, rule=RULES, retrain=("none",), *, tri
 
     run_key = dict(kind="pruned", task=jax.tree_util.tree_leaves(task), grid=(pf, nf, rf), keep=keep, rules=rules,
                    retrain=retrain, saliency=saliency, support=user_mask, dtype=str(dt))
-    out = run_chunks(call, key, trials, chunk, progress, checkpoint, run_key)
+    out = run_chunks(call, key, trials, chunk, progress, checkpoint, run_key, devices=devices)
     dense = split.restore(np.concatenate([d for d, _ in out])[:trials], axis=1)   # (T, G)
     risks = split.restore(np.concatenate([r for _, r in out])[:trials], axis=1)   # (T, G, K, R, M)
     return PrunedSimulation(p=pf.reshape(shape), n=nf.reshape(shape), ridge=rf.reshape(shape),

@@ -123,7 +123,7 @@ def _setup(task, p, n, ridge, trials, dtype, where):
 def rf_dense_risk(task: RFTask, p, trials: int, key: jax.Array, n=None, ridge=None, *,
                   dtype=jnp.float64, chunk: int | None = None, memory_budget: int = 1 << 30,
                   keep_coefficients: int = 0, grid_batch: int = 1, progress: bool = False,
-                  checkpoint=None) -> DenseSimulation:
+                  checkpoint=None, devices=None) -> DenseSimulation:
     """Monte Carlo risk of min-norm / OLS / ridge second layers on random features, on a grid
     of ``(p, n, ridge)`` (broadcast together; defaults: the whole pool, ``task.n``,
     ``task.ridge``), with the exact risk ``E y^2 - 2 a.c + a^T M a`` of each fit.
@@ -160,11 +160,11 @@ def rf_dense_risk(task: RFTask, p, trials: int, key: jax.Array, n=None, ridge=No
         return _dense_chunk(keys, *data, form.lt, form.u, form.r0, split.primal, split.dual,
                             activation=task.activation, whitened=form.whitened,
                             n_max=split.n_max, width_primal=split.width_primal,
-                            n_keep=max(0, min(keep - start, chunk)), dtype=dt,
+                            n_keep=keys.shape[0] if start < keep else 0, dtype=dt,
                             grid_batch=grid_batch)
 
     out = run_chunks(call, key, trials, chunk, progress, checkpoint,
-                     dict(run_key, kind="rf-dense", keep=keep))
+                     dict(run_key, kind="rf-dense", keep=keep), devices=devices)
     risks = split.restore(np.concatenate([r for r, _ in out])[:trials], axis=1)   # (T, G)
     coefficients = None
     if keep:
@@ -230,7 +230,7 @@ def _pruned_chunk(keys, weights, teacher, noise, mu0, lt, u, r0, diag_m, grid_pr
 def rf_pruned_risk(task: RFTask, p, keep, rule=RF_RULES, retrain=("none",), *, trials: int,
                    key: jax.Array, n=None, ridge=None, dtype=jnp.float64,
                    chunk: int | None = None, memory_budget: int = 1 << 30,
-                   progress: bool = False, checkpoint=None) -> PrunedSimulation:
+                   progress: bool = False, checkpoint=None, devices=None) -> PrunedSimulation:
     """Monte Carlo risk of pruned (and retrained) random-features second layers on a
     ``(p, n, ridge)`` grid x ``keep`` values x rules x retraining modes (one compiled
     function, trials vmapped in chunks, common random numbers throughout).
@@ -280,7 +280,8 @@ def rf_pruned_risk(task: RFTask, p, keep, rule=RF_RULES, retrain=("none",), *, t
                              s_max=int(keep.max()), dtype=dt)
 
     out = run_chunks(call, key, trials, chunk, progress, checkpoint,
-                     dict(run_key, kind="rf-pruned", keep=keep, rules=rules, retrain=retrain))
+                     dict(run_key, kind="rf-pruned", keep=keep, rules=rules, retrain=retrain),
+                     devices=devices)
     dense = split.restore(np.concatenate([d for d, _ in out])[:trials], axis=1)   # (T, G)
     risks = split.restore(np.concatenate([r for _, r in out])[:trials], axis=1)   # (T, G, K, R, M)
     risks = np.moveaxis(risks, 0, -1).reshape(shape + risks.shape[2:] + (trials,))
@@ -310,7 +311,7 @@ def _small_chunk(keys, weights, teacher, noise, mu0, lt, u, r0, keeps, ns, *, ac
 
 def rf_train_small_risk(task: RFTask, keep, trials: int, key: jax.Array, n=None, *,
                         dtype=jnp.float64, chunk: int | None = None, progress: bool = False,
-                        checkpoint=None) -> TrainSmallSimulation:
+                        checkpoint=None, devices=None) -> TrainSmallSimulation:
     """Monte Carlo risk of an ``s``-feature model trained directly by OLS: the first ``s``
     rows of ``W`` (exchangeable over draws of ``W``; for one fixed ``W`` a particular subset,
     see the module docstring), on a ``(keep, n)`` grid (broadcast; ``n`` defaults to
@@ -345,7 +346,7 @@ def rf_train_small_risk(task: RFTask, keep, trials: int, key: jax.Array, n=None,
     run_key = dict(kind="rf-train-small", task=jax.tree_util.tree_leaves(task),
                    activation=_activation_label(task.activation), centred=task.centred,
                    grid=(kf, nf), dtype=str(dt))
-    out = run_chunks(call, key, trials, chunk, progress, checkpoint, run_key)
+    out = run_chunks(call, key, trials, chunk, progress, checkpoint, run_key, devices=devices)
     risks = np.concatenate([r for (r,) in out])[:trials]                        # (T, G)
     return TrainSmallSimulation(keep=kf.reshape(shape), n=nf.reshape(shape),
                                 support=np.arange(s_max),

@@ -97,7 +97,7 @@ class TrainSmallSimulation:
 
 def train_small_risk(task: LinearTask, keep, trials: int, key: jax.Array, n=None, *,
                      dtype=jnp.float64, chunk: int | None = None, progress: bool = False,
-                     checkpoint=None) -> TrainSmallSimulation:
+                     checkpoint=None, devices=None) -> TrainSmallSimulation:
     """Monte Carlo risk of OLS trained on the pool's ``keep`` features of largest signal
     power, on a ``(keep, n)`` grid (broadcast together; ``n`` defaults to ``task.n``).
 
@@ -131,7 +131,7 @@ def train_small_risk(task: LinearTask, keep, trials: int, key: jax.Array, n=None
 
     run_key = dict(kind="train-small", task=jax.tree_util.tree_leaves(task), grid=(kf, nf),
                    dtype=str(dt))
-    out = run_chunks(call, key, trials, chunk, progress, checkpoint, run_key)
+    out = run_chunks(call, key, trials, chunk, progress, checkpoint, run_key, devices=devices)
     risks = np.concatenate([r for (r,) in out])[:trials]                        # (T, G)
     return TrainSmallSimulation(keep=kf.reshape(shape), n=nf.reshape(shape),
                                 support=np.sort(support),

@@ -40,6 +40,7 @@ from models._noisy_sgd import NoisySGDTask, check_noise_grid
 from models._stable import rotation_invariant_stable, symmetric_stable
 
 from . import _heavy_tailed_metrics as met
+from ._batching import run_chunks
 from ._noise import stable_noise
 from ._training import Trainer, check_train_dtype, train
 
@@ -140,7 +141,8 @@ def _run_grid(cfg, keys, alphas, sigmas, ratios, eps2, kappa, hill_k, dtype):
 
 def train_noisy_sgd(cfg: NoisySGDTask, alpha, sigma, key: jax.Array, *, seeds: int = 3,
                     eps2: float = 0.1, kappa: float = 0.1, ratios=DEFAULT_RATIOS,
-                    hill_fraction: float = 0.1, dtype=jnp.float32) -> dict:
+                    hill_fraction: float = 0.1, dtype=jnp.float32, chunk: int | None = None,
+                    devices=None, progress: bool = False, checkpoint=None) -> dict:
     """Train ``seeds`` networks at each paired grid point ``(alpha[g], sigma[g])``.
 
     Seed ``s`` uses ``jax.random.split(key, seeds)[s]`` at every grid point (common random
@@ -151,6 +153,10 @@ def train_noisy_sgd(cfg: NoisySGDTask, alpha, sigma, key: jax.Array, *, seeds: i
     ``topk_relative_error`` keeping the top ``kappa n`` columns; ``test_acc_at_ratio``
     ``(G, S, len(ratios))``; ``hill_tail_index`` of the column norms from the top
     ``max(10, hill_fraction n)`` norms; ``finite``.  Plus ``alpha``, ``sigma``, ``ratios``.
+
+    ``chunk``: seeds per device per compiled call (default: all); ``devices``, ``progress``
+    and ``checkpoint`` (a folder: finished seed chunks saved atomically, an interrupted run
+    resumes) as in :func:`sims._batching.run_chunks`.
 
     Example (a small network; the reference experiment of docs/heavy_tailed_sgd.md is ``width=2000, steps=5000``):
       >>> cfg = NoisySGDTask.create(width=100, steps=200, n_train=200, n_test=200, batch=20)
@@ -174,10 +180,26 @@ def train_noisy_sgd(cfg: NoisySGDTask, alpha, sigma, key: jax.Array, *, seeds: i
     hill_k = int(min(n - 1, max(10, round(hill_fraction * n))))
     if hill_k < 1:
         raise InputError(f"width: got {n}; allowed: at least 2 units for the tail-index estimate")
-    keys = jax.random.split(key, seeds)
-    out = _run_grid(cfg, keys, jnp.asarray(a, dtype), jnp.asarray(s, dtype),
-                    tuple(float(v) for v in r), eps2, kappa, hill_k, dtype)
-    res = {k: np.asarray(v) for k, v in out.items()}
+    chunk = seeds if chunk is None else int(check_int_range("chunk", chunk, 1))
+    aj, sj, rt = jnp.asarray(a, dtype), jnp.asarray(s, dtype), tuple(float(v) for v in r)
+    names = []
+
+    def call(keys, start):  # seeds first: (S, G, ...) per chunk
+        out = _run_grid(cfg, keys, aj, sj, rt, eps2, kappa, hill_k, dtype)
+        names[:] = sorted(out)
+        return tuple(jnp.moveaxis(out[k], 1, 0) for k in names)
+
+    run_key = dict(kind="noisy-sgd", cfg=jax.tree_util.tree_leaves(cfg), describe=cfg.describe(),
+                   alpha=a, sigma=s, eps2=eps2, kappa=kappa, ratios=r, hill_k=hill_k,
+                   dtype=dtype.name)
+    parts = run_chunks(call, key, seeds, chunk, progress, checkpoint, run_key, devices=devices,
+                       desc="seeds")
+    if not names:  # every chunk came from the checkpoint
+        names = sorted(jax.eval_shape(lambda k: _run_grid(cfg, k, aj, sj, rt, eps2, kappa,
+                                                          hill_k, dtype),
+                                      jax.random.split(key, 1)))
+    res = {k: np.moveaxis(np.concatenate([c[i] for c in parts])[:seeds], 0, 1)
+           for i, k in enumerate(names)}
     res.update(alpha=a, sigma=s, ratios=r)
     return res
 

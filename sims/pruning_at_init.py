@@ -50,6 +50,7 @@ from models._patch_net import (PatchTask, _wide_float, check_pruning_fraction,
                                init_patch_params, mask_uniforms, masks_from_uniforms,
                                patch_net, sample_patch_data, signal_connected)
 
+from ._batching import run_chunks
 from ._summary import summarize
 from ._training import Trainer, check_record_steps, check_train_dtype, train
 
@@ -158,7 +159,8 @@ def _simulate(task, keys, p, record_steps, eta, n_test, dtype):
 
 def train_pruned(task: PatchTask, p, key: jax.Array, *, seeds: int = 4, eta: float = 0.02,
                  steps: int = 1500, record_steps=None, n_test: int = 2000,
-                 dtype=jnp.float32) -> PruningRun:
+                 dtype=jnp.float32, chunk: int | None = None, devices=None,
+                 progress: bool = False, checkpoint=None) -> PruningRun:
     """Train the randomly pruned patch network for every seed and fraction of ``p``.
 
     Args:
@@ -172,6 +174,9 @@ def train_pruned(task: PatchTask, p, key: jax.Array, *, seeds: int = 4, eta: flo
       n_test: size of the fresh test set per seed.
       dtype: JAX dtype of the training arithmetic, ``jnp.float32`` (default) or
         ``jnp.float64`` (needs JAX's 64-bit mode).
+      chunk: seeds per device per compiled call (default: all of them); ``devices``,
+        ``progress`` and ``checkpoint`` (a folder: finished seed chunks saved atomically,
+        an interrupted run resumes) as in :func:`sims._batching.run_chunks`.
 
     Example (the small configuration of ``docs/pruning_at_init.md``):
       >>> task = PatchTask.create(n=20, d=1000, m=10, mu_norm=12.0)
@@ -191,11 +196,22 @@ def train_pruned(task: PatchTask, p, key: jax.Array, *, seeds: int = 4, eta: flo
     n_test = int(check_int_range("n_test", n_test, 1))
     dtype = check_train_dtype(dtype, "train_pruned")
     check_key("key", key)
-    keys = jax.random.split(key, seeds)
+    chunk = seeds if chunk is None else int(check_int_range("chunk", chunk, 1))
     wide = _wide_float()
-    out, conn = _simulate(task, keys, jnp.asarray(p, wide), jnp.asarray(rec),
-                          jnp.asarray(float(eta), wide), n_test, dtype)
-    out = {k: np.asarray(v, np.float64) for k, v in out.items()}
+    pw, recj, etaw = jnp.asarray(p, wide), jnp.asarray(rec), jnp.asarray(float(eta), wide)
+
+    def call(keys, start):
+        out, conn = _simulate(task, keys, pw, recj, etaw, n_test, dtype)
+        return tuple(out[k] for k in METRICS) + (conn,)
+
+    run_key = dict(kind="pruning-at-init", task=jax.tree_util.tree_leaves(task),
+                   describe=task.describe(), p=p, rec=rec,
+                   eta=float(eta), steps=int(steps), n_test=n_test, dtype=dtype.name)
+    parts = run_chunks(call, key, seeds, chunk, progress, checkpoint, run_key, devices=devices,
+                       desc="seeds")
+    out = {k: np.concatenate([c[i] for c in parts])[:seeds].astype(np.float64)
+           for i, k in enumerate(METRICS)}
+    conn = np.concatenate([c[-1] for c in parts])[:seeds]
     settings = {**task.describe(), "seeds": seeds, "eta": float(eta), "steps": int(steps),
                 "n_test": n_test, "dtype": dtype.name}
     return PruningRun(p=p, steps=rec, connected=np.asarray(conn), settings=settings, **out)

@@ -137,7 +137,8 @@ def test_interrupted_run_resumes_from_checkpoint(tmp_path, monkeypatch):
     res = sims.dense_risk(task, p=[20, 80], trials=10, key=jax.random.key(9), chunk=3, checkpoint=ckpt)
     assert len(calls) == 2                      # 4 chunks, 2 saved before the interruption
     np.testing.assert_array_equal(res.risks, ref.risks)
-    # other arguments: the checkpoint is not reused
+    # other arguments: the checkpoint is refused, never mixed in (nothing computed)
     calls.clear()
-    sims.dense_risk(task, p=[20, 80], trials=10, key=jax.random.key(10), chunk=3, checkpoint=ckpt)
-    assert len(calls) == 4
+    with pytest.raises(models.InputError, match=r"^checkpoint: .*other parameters \(differs in: key\)"):
+        sims.dense_risk(task, p=[20, 80], trials=10, key=jax.random.key(10), chunk=3, checkpoint=ckpt)
+    assert len(calls) == 0

@@ -200,9 +200,10 @@ def test_checkpoint_resumes_and_is_keyed_by_activation(tmp_path, monkeypatch):
     assert len(calls) == 3                     # the second run read all three chunks back
     np.testing.assert_array_equal(first.risks, ref.risks)
     np.testing.assert_array_equal(again.risks, ref.risks)
-    sims.rf_dense_risk(tanh, p=[10, 30], trials=6, key=jax.random.key(0), chunk=2,
-                       checkpoint=ckpt)
-    assert len(calls) == 6                     # same arrays, other activation: not reused
+    with pytest.raises(models.InputError, match=r"^checkpoint: .*other parameters"):
+        sims.rf_dense_risk(tanh, p=[10, 30], trials=6, key=jax.random.key(0), chunk=2,
+                           checkpoint=ckpt)           # same arrays, other activation: refused
+    assert len(calls) == 3
 
 
 def test_rows_follow_the_cli_contract():
