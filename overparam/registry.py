@@ -31,6 +31,7 @@ SETTINGS: dict[str, str] = {
     "patch-net": "overparam._patch_net",
     "noisy-sgd": "overparam._noisy_sgd",
     "rf": "overparam._rf",
+    "mlp": "overparam._mlp",
 }
 
 

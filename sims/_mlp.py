@@ -386,13 +386,75 @@ def check_settings(data, widths, keep, *, seeds, optimizer, lr, steps, batch_siz
         finetune_steps, n_test
 
 
+#: ``pad_widths="auto"`` pads a width to at most this multiple of the group's smallest
+PAD_RATIO = 2.0
+
+
+def width_groups(widths: np.ndarray, pad_widths) -> list[np.ndarray]:
+    """Indices of the widths trained in one compiled call, each padded to its group's largest.
+
+    ``True``: one group (one compilation; work ``len(widths) * max(widths)``); ``False``: one
+    group per width (no padding; one compilation each); ``"auto"``: consecutive sorted widths
+    while the largest is at most :data:`PAD_RATIO` times the smallest (padding costs at most a
+    factor 2 in work, a compilation per group)."""
+    if pad_widths is True:
+        return [np.arange(widths.size)]
+    if pad_widths is False:
+        return [np.array([i]) for i in range(widths.size)]
+    check_choice("pad_widths", pad_widths, (True, False, "auto"))
+    order = np.argsort(widths, kind="stable")
+    groups, cur = [], [order[0]]
+    for i in order[1:]:
+        if widths[i] <= PAD_RATIO * widths[cur[0]]:
+            cur.append(i)
+        else:
+            groups.append(np.array(cur))
+            cur = [i]
+    groups.append(np.array(cur))
+    return groups
+
+
+def resolve_settings(data, optimizer=None, lr=None, steps=None, batch_size="default",
+                     finetune_steps=None, output_init=None):
+    """The training settings with the data set's defaults filled in (:data:`DEFAULTS`):
+    ``(optimizer, lr, steps, batch_size, finetune_steps, output_init)``.  An optimizer other
+    than the default gets ``lr="auto"`` (gd / sgd on teacher data) or ``1e-3``, and sgd a
+    minibatch of ``min(64, n)``; ``batch_size=None`` is full batch.  Validates the choices
+    that the defaults depend on (``InputError``)."""
+    if isinstance(data, RFTask):
+        kind, n = "teacher", data.n
+    elif isinstance(data, DigitsData):
+        kind, n = "digits", data.x_train.shape[0]
+    else:
+        raise InputError(f"data: got {type(data).__name__}; allowed: a models.RFTask (teacher) "
+                         "or models.DigitsData (digits)")
+    dflt = DEFAULTS[kind]
+    optimizer = dflt["optimizer"] if optimizer is None else check_choice(
+        "optimizer", optimizer, OPTIMIZERS)
+    if lr is None:
+        lr = dflt["lr"] if optimizer == dflt["optimizer"] else (
+            "auto" if kind == "teacher" and optimizer != "adam" else 1e-3)
+    _check_lr(lr, optimizer, kind == "teacher")
+    steps = dflt["steps"] if steps is None else steps
+    if isinstance(batch_size, str) and batch_size == "default":
+        if optimizer == "gd":
+            batch_size = None
+        elif optimizer == dflt["optimizer"]:
+            batch_size = dflt["batch_size"]
+        else:
+            batch_size = min(64, n)
+    finetune_steps = dflt["finetune_steps"] if finetune_steps is None else finetune_steps
+    output_init = dflt["output_init"] if output_init is None else output_init
+    return optimizer, lr, steps, batch_size, finetune_steps, output_init
+
+
 def mlp_ensemble(data, widths, keep_fraction=(1.0,), *, seeds: int, key: jax.Array,
                  finetune: bool = False, optimizer: str | None = None, lr=None,
                  steps: int | None = None, batch_size: int | None | str = "default",
                  finetune_steps: int | None = None, freeze_first_layer: bool = False,
                  prune_scope: str = "layer", output_init: str | None = None,
                  activation=None, centred: bool | None = None, n_test: int = 2000,
-                 dtype=jnp.float32, pad_widths: bool = True, chunk: int | None = None,
+                 dtype=jnp.float32, pad_widths="auto", chunk: int | None = None,
                  progress: bool = False, checkpoint=None) -> MLPSimulation:
     """Train, prune, fine-tune and compare ensembles of two-layer networks (one ``jit``).
 
@@ -408,8 +470,9 @@ def mlp_ensemble(data, widths, keep_fraction=(1.0,), *, seeds: int, key: jax.Arr
         ``DEFAULTS[data set]`` (``batch_size=None``: full batch).
       freeze_first_layer: train the second layer only (teacher: the random-features model).
       prune_scope: ``"layer"`` or ``"global"`` magnitude pruning.
-      pad_widths: one compiled call for all widths, padded to the largest and masked
-        (``False``: one call per width).
+      pad_widths: ``True``: one compiled call for all widths, padded to the largest and
+        masked; ``False``: one call per width; ``"auto"`` (default): groups of widths within
+        a factor :data:`PAD_RATIO` (:func:`width_groups`).
       chunk: seeds per compiled call; ``progress``, ``checkpoint``: see
         :func:`sims._batching.run_chunks` (resume after an interruption).
 
@@ -423,18 +486,9 @@ def mlp_ensemble(data, widths, keep_fraction=(1.0,), *, seeds: int, key: jax.Arr
       ((1, 2, 2), [[40, 20]])
     """
     kind = "teacher" if isinstance(data, RFTask) else "digits"
-    dflt = DEFAULTS.get(kind, DEFAULTS["digits"])
-    optimizer = dflt["optimizer"] if optimizer is None else optimizer
-    if lr is None:
-        lr = dflt["lr"] if optimizer == dflt["optimizer"] else (
-            "auto" if kind == "teacher" and optimizer != "adam" else 1e-3)
-    steps = dflt["steps"] if steps is None else steps
-    if isinstance(batch_size, str) and batch_size == "default":
-        batch_size = dflt["batch_size"] if optimizer != "gd" else None
-        if batch_size is None and optimizer == "sgd":
-            batch_size = min(64, data.n if kind == "teacher" else 64)
-    finetune_steps = dflt["finetune_steps"] if finetune_steps is None else finetune_steps
-    output_init = dflt["output_init"] if output_init is None else output_init
+    dflt = DEFAULTS[kind]
+    optimizer, lr, steps, batch_size, finetune_steps, output_init = resolve_settings(
+        data, optimizer, lr, steps, batch_size, finetune_steps, output_init)
     (teacher, widths, keep, seeds, optimizer, lr_value, auto, steps, batch_size, finetune_steps,
      n_test) = check_settings(data, widths, keep_fraction, seeds=seeds, optimizer=optimizer,
                               lr=lr, steps=steps, batch_size=batch_size,
@@ -463,7 +517,7 @@ def mlp_ensemble(data, widths, keep_fraction=(1.0,), *, seeds: int, key: jax.Arr
     records = log_steps(steps)
     ft_records = log_steps(finetune_steps) if finetune else np.array([0])
     pool = int(widths.max())
-    groups = [np.arange(widths.size)] if pad_widths else [np.array([i]) for i in range(widths.size)]
+    groups = width_groups(widths, pad_widths)
     outs = []
     for g in groups:
         cfg = _Config(classify=not teacher, optimizer=optimizer, batch=batch_size or 0,
@@ -486,7 +540,7 @@ def mlp_ensemble(data, widths, keep_fraction=(1.0,), *, seeds: int, key: jax.Arr
         run_key = dict(kind="mlp", cfg=repr(cfg), widths=widths[g], smalls=smalls[g],
                        lr=lr_value, consts=[np.asarray(c) for c in consts][:3])
         ck = None if checkpoint is None else (
-            checkpoint if pad_widths else f"{checkpoint}.w{int(widths[g][0])}")
+            checkpoint if len(groups) == 1 else f"{checkpoint}.w{int(widths[g][0])}")
         chunks = run_chunks(call, key, seeds, chunk, progress, ck, run_key)
         if not treedef:   # everything resumed from a checkpoint: get the structure by tracing
             treedef.append(jax.tree.structure(jax.eval_shape(
