@@ -42,7 +42,7 @@ from models._pruning_ops import rank_desc
 
 from . import _grid
 from ._pruning import SAME_DATA_MESSAGE
-from ._rf import SECOND_MOMENTS, spectrum
+from ._rf import SECOND_MOMENTS, RFSpectrum, spectrum
 from ._rf_law import (Basis, dense_basis_host, fast_basis, law_point, rf_coordinate_law,
                       sample_law)
 from ._threshold import magnitude_threshold
@@ -62,11 +62,14 @@ DRAWS = 4096
 CHUNK = 256
 
 
-def _draw_stats(a, key, rules, V, t, ms2, Ey2, p, s, n, smax, fresh):
-    """Per rule: pruned risk (and fresh-retrained risk) of each draw in ``a`` (``(C, P)``)."""
+def _draw_stats(a, key, rules, V, t, ms2, Ey2, p, s, n, smax, fresh, gram=None):
+    """Per rule: pruned risk (and fresh-retrained risk) of each draw in ``a`` (``(C, P)``).
+
+    ``gram``: ``M`` itself (``P x P``) when ``V`` is a square factor (the exact-moment path):
+    ``M a`` is then one product and ``M_SS`` a gather instead of ``V_S V_S^T``."""
     P = V.shape[0]
     c = V @ t
-    diag_m = jnp.sum(V * V, axis=1) + ms2
+    diag_m = (jnp.sum(V * V, axis=1) if gram is None else jnp.diagonal(gram)) + ms2
     inside = jnp.arange(P) < p
     out = []
     for rule in rules:
@@ -80,14 +83,20 @@ def _draw_stats(a, key, rules, V, t, ms2, Ey2, p, s, n, smax, fresh):
         order, rank = jax.vmap(rank_desc)(score)
         keep = (rank < s) & inside
         aS = jnp.where(keep, a, 0.0)
-        Ma = (aS @ V) @ V.T + ms2 * aS
+        Ma = ((aS @ V) @ V.T if gram is None else aS @ gram) + ms2 * aS
         risk = Ey2 - 2.0 * aS @ c + jnp.sum(aS * Ma, axis=1)
         if fresh:
             idx = order[:, :smax]
             valid = jnp.arange(smax) < s
-            VS = jnp.where(valid[:, None], V[idx], 0.0)                  # (C, smax, k)
-            cS = VS @ t
-            MSS = VS @ jnp.swapaxes(VS, 1, 2) + jax.vmap(jnp.diag)(jnp.where(valid, ms2[idx], 1.0))
+            if gram is None:
+                VS = jnp.where(valid[:, None], V[idx], 0.0)              # (C, smax, k)
+                cS = VS @ t
+                GSS = VS @ jnp.swapaxes(VS, 1, 2)
+            else:
+                cS = jnp.where(valid, c[idx], 0.0)
+                GSS = jnp.where(valid[:, None] & valid[None, :],
+                                gram[idx[:, :, None], idx[:, None, :]], 0.0)
+            MSS = GSS + jax.vmap(jnp.diag)(jnp.where(valid, ms2[idx], 1.0))
             L = jnp.linalg.cholesky(MSS)
             z = jax.scipy.linalg.solve_triangular(L, cS[..., None], lower=True)[..., 0]
             refit = (Ey2 - jnp.sum(z * z, axis=1)) * (n - 1.0) / (n - s - 1.0)
@@ -98,7 +107,7 @@ def _draw_stats(a, key, rules, V, t, ms2, Ey2, p, s, n, smax, fresh):
 
 
 def _point(b: Basis, V, t, ms2, Ey2, p, s, n, ridge, key, *, rules, fresh, chunks, chunk,
-           smax):
+           smax, gram=None):
     law = law_point(b, Ey2, n, ridge, peak_direction=True)
     dp = law.dense
     diverged = dp.status == Status.DIVERGED
@@ -106,7 +115,7 @@ def _point(b: Basis, V, t, ms2, Ey2, p, s, n, ridge, key, *, rules, fresh, chunk
     def body(acc, k):
         ka, kr = jax.random.split(k)
         a = sample_law(law, b.vectors, ka, chunk, p)
-        x = _draw_stats(a, kr, rules, V, t, ms2, Ey2, p, s, n, smax, fresh)
+        x = _draw_stats(a, kr, rules, V, t, ms2, Ey2, p, s, n, smax, fresh, gram)
         return (acc[0] + jnp.sum(x, -1), acc[1] + jnp.sum(x * x, -1)), None
 
     zero = jnp.zeros((len(rules), 2), V.dtype)
@@ -138,13 +147,13 @@ def _fast_grid(V, t, ms2v, Ey2, p, s, n, ridge, key, *, rules, fresh, chunks, ch
 
 
 @partial(jax.jit, static_argnames=("rules", "fresh", "chunks", "chunk", "smax"))
-def _dense_grid(bases, V, t, ms2v, Ey2, index, p, s, n, ridge, key, *, rules, fresh, chunks,
-                chunk, smax):
+def _dense_grid(bases, V, t, ms2v, Ey2, index, p, s, n, ridge, key, gram=None, *, rules, fresh,
+                chunks, chunk, smax):
     def f(x):
         i, pp, ss, nn, rr = x
         b = Basis(*(y[i] for y in bases))
         return _point(b, V, t, ms2v, Ey2, pp, ss, nn, rr, key, rules=rules, fresh=fresh,
-                      chunks=chunks, chunk=chunk, smax=smax)
+                      chunks=chunks, chunk=chunk, smax=smax, gram=gram)
     return jax.lax.map(f, (index, p, s, n, ridge))
 
 
@@ -344,12 +353,15 @@ def rf_pruned_risk(task: RFTask, p, keep, rule=RF_RULES, n=None, ridge=None, *,
     static = dict(rules=rules, fresh=fresh, chunks=chunks, chunk=chunk, smax=min(smax, V.shape[0]))
     if spec.fast:
         out = _fast_grid(V, t, ms2, Ey2, *args, **static)
+        res = _grid.unpad(out, size, shape)
+    elif second_moment == "exact":
+        res = _exact_buckets(spec, flat, key, shape, static)
     else:
         widths, index = np.unique(pad["p"], return_inverse=True)
         bases = [dense_basis_host(spec, int(w)) for w in widths]
         stacked = Basis(*(jnp.stack(c) for c in zip(*bases)))
         out = _dense_grid(stacked, V, t, ms2, Ey2, jnp.asarray(index.ravel()), *args, **static)
-    res = _grid.unpad(out, size, shape)
+        res = _grid.unpad(out, size, shape)
     status = res["status_fresh" if fresh else "status_none"]
     if throw:
         raise_if_failed(status, "rf_pruned_risk (fixed point)")
@@ -362,6 +374,41 @@ def rf_pruned_risk(task: RFTask, p, keep, rule=RF_RULES, n=None, ridge=None, *,
         stderr=res["fresh_se" if fresh else "pruned_se"], status=status, pruned=res["pruned"],
         pruned_se=res["pruned_se"], train_small=small,
         fresh=res["fresh"] if fresh else None, fresh_se=res["fresh_se"] if fresh else None)
+
+
+def _exact_buckets(spec, flat, key, shape, static) -> dict:
+    """The exact-moment (dense) path, widths grouped by the power of two above them: a width
+    ``p`` only needs the leading ``b x b`` block of the triangular factor ``L`` (rows ``< p``
+    have no entry beyond column ``p``), so each bucket samples and evaluates in ``O(b^2)`` per
+    draw instead of ``O(P^2)``; one compilation per bucket.  The draws of a point depend on
+    its bucket size (common random numbers hold within a bucket)."""
+    P = spec.features.shape[0]
+    buckets = np.minimum([_grid.bucket(int(w)) for w in flat["p"]], P)
+    parts = {}
+    for b in np.unique(buckets):
+        b = int(b)
+        sel = np.flatnonzero(buckets == b)
+        sub = RFSpectrum(features=spec.features[:b, :b], target=spec.target[:b],
+                         mu_star2=spec.mu_star2[:b],
+                         label_second_moment=spec.label_second_moment, fast=False,
+                         coefficients=spec.coefficients)
+        size, pad = _grid.pad({k: v[sel] for k, v in flat.items()})
+        widths, index = np.unique(pad["p"], return_inverse=True)
+        stacked = Basis(*(jnp.stack(c) for c in zip(*(dense_basis_host(sub, int(w))
+                                                       for w in widths))))
+        out = _dense_grid(stacked, jnp.asarray(sub.features), jnp.asarray(sub.target),
+                          jnp.asarray(sub.mu_star2), jnp.asarray(sub.label_second_moment),
+                          jnp.asarray(index.ravel()), jnp.asarray(pad["p"]),
+                          jnp.asarray(pad["keep"], jnp.float64),
+                          jnp.asarray(pad["n"], jnp.float64),
+                          jnp.asarray(pad["ridge"], jnp.float64), key,
+                          jnp.asarray(sub.features @ sub.features.T),
+                          **{**static, "smax": min(static["smax"], b)})
+        for name, v in _grid.unpad(out, size, (size,)).items():
+            if name not in parts:
+                parts[name] = np.zeros((len(flat["p"]),) + v.shape[1:], v.dtype)
+            parts[name][sel] = v
+    return {k: v.reshape(shape + v.shape[1:]) for k, v in parts.items()}
 
 
 def _pruned_grid(task, p, keep, n, ridge):
