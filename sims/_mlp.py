@@ -20,7 +20,8 @@ Optimizers (Optax; ``Trainer`` / ``train`` of :mod:`sims._training`): ``gd`` (fu
 (gd / sgd on teacher data) is ``1 / L`` with ``L = 2 lambda_max(Phi^T Phi / n)`` the
 curvature of the squared loss in the second layer at the start of each run (features of the
 active units, full training set): the step that makes GD from zero converge to the min-norm
-second layer with a frozen first layer.
+second layer with a frozen first layer; a trained first layer adds a bound of its own
+curvature (:func:`_auto_lr`).
 
 Data.  *Teacher* (a :class:`models.RFTask`, regression, loss ``mean (y - f)^2``): every seed
 draws its own training set exactly as ``sims.rf_dense_risk`` does for the trial with the same
@@ -37,7 +38,8 @@ Per seed key ``key_s``: data ``key_s`` (teacher); ``k_init, k_batch, k_ft =
 split(fold_in(key_s, 1), 3)``: one ``N(0, 1)`` draw from ``k_init`` gives the initialization
 (its first ``P`` rows, shared by the dense and the small networks) and the teacher's test
 set (the remaining ``n_test`` rows: ``x`` and the noise), then minibatches and fine-tuning
-minibatches; results do not depend on the chunking or on ``pad_widths``.  Training
+minibatches; results do not depend on the chunking or on ``pad_widths`` (up to the rounding
+of sums over padded zeros).  Training
 curves: train/test loss and accuracy at log-spaced steps.  Long runs: ``progress=True`` shows
 a bar over seed chunks and ``checkpoint=PATH`` resumes (:func:`sims._batching.run_chunks`).
 Precision: ``dtype`` (float32 default), matmuls at ``models.MATMUL_PRECISION``.  Nothing here
@@ -153,14 +155,32 @@ def _optimizer(cfg: _Config, lr):
     return base
 
 
-def _auto_lr(cfg: _Config, params, x, lr):
-    """``lr * 1 / (2 lambda_max(Phi^T Phi / n))`` at ``params`` (``lr`` is then a factor)."""
+def _auto_lr(cfg: _Config, params, mask, x, y, lr):
+    """``lr / L`` at the start of a run (``lr`` is then a factor; units in use only).
+
+    ``L = 2 lambda`` with ``lambda = lambda_max(Phi^T Phi / n)``, the curvature of
+    ``mean (y - Phi a)^2`` in the second layer (exact with a frozen first layer).  With a
+    trained first layer ``L`` adds ``4 c lambda_X mean(y^2) / lambda``: a bound ``2 |a|^2 c
+    lambda_X`` of the first layer's curvature (``c = max act'(w.x)^2`` over the training set,
+    ``lambda_X = lambda_max(X^T X / n)``) at the second-layer norm ``|a|^2 = mean(y^2) /
+    lambda`` that carries the labels' energy along the top feature direction, doubled."""
     if not cfg.auto_lr:
         return lr
-    phi = features(params["hidden"], x, cfg.activation, cfg.centred)
+    on = (mask["output"][:, 0] != 0).astype(x.dtype)
+    phi = features(params["hidden"], x, cfg.activation, cfg.centred) * on
     n, p = phi.shape
     g = (phi @ phi.T if n <= p else phi.T @ phi) / n
-    return lr / (2.0 * jnp.linalg.eigvalsh(g)[-1])
+    top = jnp.linalg.eigvalsh(g)[-1]
+    curv = 2.0 * top
+    if not cfg.freeze:
+        from models._activations import activation_fn
+
+        z = jnp.matmul(x, params["hidden"].T, precision=jax.lax.Precision.HIGHEST)
+        slope = jax.vmap(jax.grad(lambda t: activation_fn(cfg.activation)(t)))(z.ravel())
+        c = jnp.max(jnp.where(jnp.repeat(on[None, :], n, 0).ravel() > 0, slope**2, 0.0))
+        lam_x = jnp.linalg.eigvalsh(x.T @ x / n)[-1]
+        curv = curv + 4.0 * c * lam_x * jnp.mean(y**2) / top
+    return lr / curv
 
 
 def _minibatch(cfg: _Config):
@@ -180,8 +200,8 @@ def _fit(cfg, params, mask, key, data, lr, steps, records):
     x_tr, y_tr = data[0], data[1]
     loss = _loss_fn(cfg)
     metrics = _metrics_fn(cfg, data)
-    tr = Trainer(loss, _optimizer(cfg, _auto_lr(cfg, jax.tree.map(
-        lambda v, m: v * m, params, mask), x_tr, lr)), mask=mask, minibatch=_minibatch(cfg))
+    step = _auto_lr(cfg, jax.tree.map(lambda v, m: v * m, params, mask), mask, x_tr, y_tr, lr)
+    tr = Trainer(loss, _optimizer(cfg, step), mask=mask, minibatch=_minibatch(cfg))
     state, curves = train(tr, tr.init(key, params), (x_tr, y_tr), jnp.asarray(records),
                           lambda s: metrics(s.params))
     del steps
