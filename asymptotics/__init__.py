@@ -25,6 +25,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys((
         "PrunedRiskCurve", "TrainSmallRisk", "pruned_point", "pruned_risk", "train_small_risk",
     ), "._pruning"),
+    **dict.fromkeys(("SameDataRiskCurve", "same_data_point", "same_data_risk"), "._same_data"),
     **dict.fromkeys(("Threshold", "magnitude_threshold"), "._threshold"),
     **dict.fromkeys((
         "benign_margin", "effective_snr", "error_floor", "over_pruning_onset", "p_min",

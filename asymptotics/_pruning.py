@@ -198,12 +198,21 @@ class PrunedRiskCurve:
     train_small_asymptotic: np.ndarray
     keep_prob: np.ndarray | None = None
     steps: np.ndarray | None = None   # threshold Newton steps per (point, rule)
+    #: same-data retraining (only from ``pruned_risk(..., retrain='same')``): the
+    #: conditional-Gaussian prediction for magnitude / saliency, the exact fixed-support formula
+    #: for oracle / random; its status and ``method`` per rule
+    retrain_same: np.ndarray | None = None
+    status_same: np.ndarray | None = None
+    method_same: tuple[str, ...] | None = None
 
     def value(self, rule: str, retrain: str = "none") -> np.ndarray:
-        """Risk for ``rule`` after ``retrain`` in {'none', 'fresh'} (exact finite-n form)."""
-        if retrain == "same":
-            raise ValueError(SAME_DATA_MESSAGE)
+        """Risk for ``rule`` after ``retrain`` in {'none', 'fresh', 'same'} ('same' needs a
+        curve computed with ``retrain='same'``)."""
         j = self.rules.index(rule)
+        if retrain == "same":
+            if self.retrain_same is None:
+                raise ValueError(SAME_DATA_NOT_COMPUTED)
+            return self.retrain_same[..., j]
         return (self.risk if retrain == "none" else self.retrain_exact)[..., j]
 
     def rows(self, retrain: tuple[str, ...] = ("none",)) -> list[dict]:
@@ -216,8 +225,11 @@ class PrunedRiskCurve:
         for i in range(P.shape[0]):
             for j, rule in enumerate(self.rules):
                 for rt in retrain:
-                    if rt == "same":
+                    if rt == "same" and self.retrain_same is None:
                         val, status = "", "no_theory"
+                    elif rt == "same":
+                        val = float(flat(self.retrain_same)[i, j])
+                        status = str(status_names(flat(self.status_same)[i, j]))
                     else:
                         val = float((risk if rt == "none" else rte)[i, j])
                         status = str(status_names(st[i, j]))
@@ -229,6 +241,11 @@ class PrunedRiskCurve:
         return out
 
 
+SAME_DATA_NOT_COMPUTED = ("retrain='same': this curve holds no same-data prediction; compute "
+                          "it with pruned_risk(..., retrain='same') or asymptotics.same_data_risk "
+                          "(docs/same_data_retraining.md)")
+
+#: the refusal of settings without a same-data theory (random features)
 SAME_DATA_MESSAGE = ("retrain='same': retraining on the data that chose the support has no "
                      "known closed form (selection bias, docs/linear.md section 4); "
                      "simulate it with sims.pruned_risk(..., retrain='same')")
@@ -243,7 +260,11 @@ def pruned_risk(task: LinearTask, p, keep, rule=models.RULES, n=None, ridge=None
     Args:
       task: the linear task.  p, keep, n, ridge: grid axes (broadcast together).
       rule: one or several of ``magnitude``, ``saliency``, ``oracle``, ``random``.
-      retrain: ``none`` or ``fresh`` ('same' raises: no closed form exists).
+      retrain: ``none``, ``fresh`` or ``same``.  ``same`` (refit on the data that chose the
+        support): magnitude and saliency get the conditional-Gaussian APPROXIMATION of
+        :func:`asymptotics.same_data_risk` (min-norm fits with ``p > n`` only; status INVALID
+        elsewhere, ridge refused), oracle and random the exact fixed-support formula (their
+        support does not depend on the data); ``method_same`` says which per rule.
       support: optional user oracle support (indices, ``len == keep``, all ``< p``).
       keep_probabilities: also return the per-feature keep probabilities.
 
@@ -256,8 +277,6 @@ def pruned_risk(task: LinearTask, p, keep, rule=models.RULES, n=None, ridge=None
     models.require_x64("pruned_risk")
     rules = models.check_rules(rule)
     check_choice("retrain", retrain, models.RETRAIN)
-    if retrain == "same":
-        raise ValueError(SAME_DATA_MESSAGE)
     p, n, ridge = task.grid_axes(p, n, ridge)
     keep = check_int_range("keep", keep, 1)
     shape, flat = _grid.broadcast_grid(p=p, keep=keep, n=n, ridge=ridge)
@@ -280,7 +299,11 @@ def pruned_risk(task: LinearTask, p, keep, rule=models.RULES, n=None, ridge=None
             raise InputError("support: given but rule 'oracle' not requested; allowed: "
                              "support only with rule='oracle'")
         mask[sup] = 1.0
-    if retrain == "fresh" and np.any(flat["keep"] >= flat["n"] - 1):
+    data_rules = tuple(r for r in rules if r in ("magnitude", "saliency"))
+    if retrain == "same" and data_rules and np.any(flat["ridge"] != 0):
+        from ._same_data import RIDGE_MESSAGE
+        raise InputError(RIDGE_MESSAGE)
+    if retrain != "none" and np.any(flat["keep"] >= flat["n"] - 1):
         raise InputError("keep: retraining by least squares needs keep < n - 1; allowed: "
                          f"keep in [1, n - 2] (n = {int(flat['n'].min())})")
     size, padded = _grid.pad(flat)
@@ -295,6 +318,10 @@ def pruned_risk(task: LinearTask, p, keep, rule=models.RULES, n=None, ridge=None
         raise_if_failed(res["status"], "pruned_risk (fixed point or threshold)")
     small = train_small_risk(task, keep=flat["keep"].reshape(shape), n=flat["n"].reshape(shape),
                              support=support, throw=False)
+    same = {}
+    if retrain == "same":
+        same = _same_data_fields(task, flat, shape, rules, data_rules, res, throw)
+        res["risk"] = same["retrain_same"]
     if retrain == "fresh":
         res["risk"] = res["retrain_exact"]
     status_dense = res.pop("status_dense")
@@ -303,7 +330,29 @@ def pruned_risk(task: LinearTask, p, keep, rule=models.RULES, n=None, ridge=None
                            n=flat["n"].reshape(shape), ridge=flat["ridge"].reshape(shape),
                            rules=rules, train_small_exact=small.exact,
                            train_small_asymptotic=small.asymptotic,
-                           **res)
+                           **res, **same)
+
+
+def _same_data_fields(task, flat, shape, rules, data_rules, res, throw) -> dict:
+    """``retrain_same``, ``status_same``, ``method_same`` of :func:`pruned_risk`: the
+    conditional-Gaussian prediction for the data-dependent rules, the fixed-support formula
+    (exact: the support does not depend on the data) for oracle and random."""
+    value = res["retrain_exact"].copy()
+    status = res["status"].copy()
+    methods = []
+    cg = None
+    if data_rules:
+        from ._same_data import METHOD, same_data_risk
+        cg = same_data_risk(task, p=flat["p"].reshape(shape), keep=flat["keep"].reshape(shape),
+                            n=flat["n"].reshape(shape), rule=data_rules, ridge=0.0, throw=throw)
+    for j, rule in enumerate(rules):
+        if rule in data_rules:
+            k = data_rules.index(rule)
+            value[..., j], status[..., j] = cg.risk[..., k], cg.status[..., k]
+            methods.append(METHOD)
+        else:
+            methods.append("exact")
+    return dict(retrain_same=value, status_same=status, method_same=tuple(methods))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,8 +6,9 @@ pruned to s = 40 weights.  (a) pruning without retraining: magnitude (MP), Hessi
 (HP) and oracle (OP) theory lines (``asymptotics.pruned_risk``) over Monte Carlo means +-2
 standard errors (``sims.pruned_risk``, independent of the theory).  (b) retraining the kept
 weights by least squares: on fresh data (theory line and simulation) and on the same data
-that chose the support (simulation only: no closed form exists for magnitude and saliency;
-the oracle support does not depend on the data, so its same-data refit has the exact
+that chose the support (magnitude and saliency: the conditional-Gaussian approximation of
+``asymptotics.same_data_risk``, ``docs/same_data_retraining.md``, drawn for p > n where it
+applies; the oracle support does not depend on the data, so its same-data refit has the exact
 fixed-support formula).  The train-small baseline (least squares on the pool's 40 most
 informative features, exact (n-1)/(n-s-1) formula, and its own simulation
 ``sims.train_small_risk``) is drawn in both panels; the dashed line marks p = n, where the
@@ -78,6 +79,10 @@ def main(argv=None) -> int:
     p_line = p_line[p_line != n]
     line = asy.pruned_risk(task, p=p_line, keep=s, rule=RULES, throw=False)
     th = asy.pruned_risk(task, p=p_mc, keep=s, rule=RULES, throw=False)
+    # same-data retraining (magnitude, saliency): the conditional-Gaussian prediction, p > n
+    p_same = p_line[p_line > n]
+    same_line = asy.same_data_risk(task, p=p_same, keep=s, rule=RULES[:2], throw=False)
+    same_mc = asy.same_data_risk(task, p=p_mc, keep=s, rule=RULES[:2], throw=False)
     baseline = float(asy.train_small_risk(task, keep=s, n=n).exact)
     # simulation: p < n and p > n in separate calls (two small compiled functions)
     key = jax.random.key(args.seed)
@@ -113,8 +118,12 @@ def main(argv=None) -> int:
                     # the oracle support does not depend on the data: refitting on the same
                     # data is OLS on a fixed support, the same exact formula as fresh data
                     val, src = th.retrain_exact[i, r], "fixed-support retraining, exact"
+                elif p > n:
+                    # selection bias: the conditional-Gaussian approximation (min-norm, p > n)
+                    val = same_mc.risk[i, r]
+                    src = "conditional-gaussian approximation (docs/same_data_retraining.md)"
                 else:
-                    val, src = np.nan, "none: simulation only"   # selection bias, no closed form
+                    val, src = np.nan, "none: simulation only (p < n)"
                 t_rows.append(dict(p=int(p), n=n, rule=rule, retrain=mode,
                                    risk=float(val) if np.isfinite(val) else "",
                                    status="converged" if np.isfinite(val) else "no_theory",
@@ -137,9 +146,12 @@ def main(argv=None) -> int:
     cols = ["p", "n", "keep", "rule", "retrain", "theory", "theory_source", "mc_mean", "mc_stderr",
             "z", "rel_err", "agrees", "near_peak", "trials"]
     _io.write_csv(outdir / "sparse_double_descent.csv", rows, columns=cols, parameters=params)
+    same_at = {int(q): j for j, q in enumerate(p_same)}
     line_rows = [dict(p=int(p), n=n, keep=s, rule=rule, dense_risk=float(line.dense_risk[i]),
                       risk=float(line.risk[i, r]), retrain_fresh=float(line.retrain_exact[i, r]),
-                      threshold=float(line.threshold[i, r]), kept_signal=float(line.kept_signal[i, r]))
+                      threshold=float(line.threshold[i, r]), kept_signal=float(line.kept_signal[i, r]),
+                      retrain_same=(float(same_line.risk[same_at[int(p)], r])
+                                    if p > n and r < 2 else ""))
                  for i, p in enumerate(p_line) for r, rule in enumerate(RULES)]
     _io.write_csv(outdir / "sparse_double_descent_theory.csv", line_rows, parameters=params)
 
@@ -162,9 +174,11 @@ def main(argv=None) -> int:
         ax_b.errorbar(p_mc, mean[:, ri, 2], yerr=2 * se[:, ri, 2], fmt=MARKER["fresh"], ms=4.5,
                       color=COLOR[rule], mfc="white", mew=1.2, elinewidth=1.0, zorder=3,
                       label=f"{LABEL[rule]} + retrain, fresh data (simulation)")
+        ax_b.plot(p_same, same_line.risk[:, ri], color=COLOR[rule], ls="-", lw=1.2, zorder=2,
+                  label=f"{LABEL[rule]} + retrain, same data (conditional-Gaussian approx.)")
         ax_b.errorbar(p_mc, mean[:, ri, 1], yerr=2 * se[:, ri, 1], fmt=MARKER["same"], ms=4,
                       color=COLOR[rule], mfc=COLOR[rule], mew=1.0, elinewidth=1.0, zorder=3,
-                      alpha=0.85, label=f"{LABEL[rule]} + retrain, same data (simulation only)")
+                      alpha=0.85, label=f"{LABEL[rule]} + retrain, same data (simulation)")
     for ax in (ax_a, ax_b):
         ax.axhline(baseline, color=COLOR["baseline"], ls=":", lw=1.4, zorder=1,
                    label=f"train small on the {s} informative features: theory {baseline:.3f}, "
@@ -205,7 +219,8 @@ def main(argv=None) -> int:
               f"{r['mc_stderr']:>8.4f} {z_s}  {ok_s}")
     n_ok = sum(bool(r["agrees"]) for r in tested)
     print(f"sparse-double-descent: {n_ok}/{len(tested)} (p, rule, retrain) points within {rule_text} "
-          f"of theory (|p-n| < 0.1n excluded; same-data retraining has no theory); "
+          f"of theory (|p-n| < 0.1n excluded; same-data retraining: conditional-Gaussian "
+          f"approximation for p > n); "
           f"simulation {t_mc:.1f} s, total {time.perf_counter() - t0:.1f} s -> "
           f"{outdir}/sparse_double_descent.png")
     return 0

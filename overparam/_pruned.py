@@ -5,9 +5,13 @@ The problem flags of ``linear`` plus ``--keep S [S ...]`` (required), ``--rule N
 ``--retrain MODE`` (repeatable: none, same, fresh; default none).  ``overparam ... --model
 linear --keep ...`` comes here too.  Theory rows add ``keep,rule,retrain,risk`` (``risk`` is
 the pruned risk, ``dense_risk`` stays); simulation rows add
-``keep,rule,retrain,risk_mean,risk_stderr,risk_median``.  Same-data retraining has no theory:
-``theory`` refuses it, ``compare`` leaves the theory columns empty with status
-``no_theory``.  Mathematics: ``docs/linear.md`` sections 3-4.
+``keep,rule,retrain,risk_mean,risk_stderr,risk_median``.  Theory rows carry ``method``:
+``exact`` (finite-n formulas: fixed-support refits of the oracle and random supports),
+``asymptotic`` (the sequence-model closed forms) or ``conditional-gaussian`` (same-data
+retraining after magnitude / saliency pruning of the min-norm fit, an approximation:
+``docs/same_data_retraining.md``; status ``invalid`` for ``p <= n`` or ``keep > n - 6``).
+Same-data theory for ridge fits is refused by ``theory`` and left empty (``no_theory``) by
+``compare``.  Mathematics: ``docs/linear.md`` sections 3-4.
 """
 
 from __future__ import annotations
@@ -54,9 +58,11 @@ def problem(args) -> PrunedProblem:
     if set(retrain) - {"none"} and keep.max() >= base.n.min() - 1:
         raise InputError(f"--keep: retraining by least squares needs keep < n - 1; allowed: "
                          f"integers in [1, {int(base.n.min()) - 2}]")
-    if args.command == "theory" and "same" in retrain:
-        raise InputError("--retrain: 'same' (retraining on the data that chose the support) has "
-                         "no closed form; allowed: none, fresh (simulate and compare accept same)")
+    data_rules = set(rules) & {"magnitude", "saliency"}
+    if args.command == "theory" and "same" in retrain and data_rules and np.any(base.ridge != 0):
+        raise InputError("--retrain: 'same' after magnitude or saliency pruning has a theory for "
+                         "the min-norm fit only (--ridge 0, p > n); allowed: --ridge 0, or "
+                         "--retrain none / fresh (simulate and compare accept same with ridge)")
     return PrunedProblem(base, keep, rules, retrain)
 
 
@@ -73,6 +79,17 @@ def theory(pr: PrunedProblem, args) -> list[dict]:
     if pr.prune_rules:
         th = asy.pruned_risk(b.task, p=b.p[:, None], keep=pr.keep[None, :], n=b.n[:, None],
                              ridge=b.ridge[:, None], rule=pr.prune_rules, throw=False)
+    same = None
+    data_rules = tuple(r for r in pr.prune_rules if r in ("magnitude", "saliency"))
+    if "same" in pr.retrain and data_rules:
+        ridgeless = b.ridge == 0
+        same = dict(risk=np.full((b.p.size, pr.keep.size, len(data_rules)), np.nan),
+                    status=np.full((b.p.size, pr.keep.size, len(data_rules)), -1))
+        if ridgeless.any():
+            cg = asy.same_data_risk(b.task, p=b.p[ridgeless, None], keep=pr.keep[None, :],
+                                    n=b.n[ridgeless, None], rule=data_rules, ridge=0.0,
+                                    throw=False)
+            same["risk"][ridgeless], same["status"][ridgeless] = cg.risk, cg.status
     rows = []
     for g, base in enumerate(dense_rows):
         for k, s in enumerate(pr.keep):
@@ -83,16 +100,32 @@ def theory(pr: PrunedProblem, args) -> list[dict]:
                     row = dict(base, keep=int(s), rule=rule, retrain=mode)
                     if rule == "none":
                         row.update(keep=int(base["p"]), risk=base["dense_risk"],
-                                   status=base["status"])
-                    elif mode == "same":
-                        row.update(risk="", status="no_theory")
+                                   status=base["status"], method="asymptotic")
+                    elif mode == "same" and rule in data_rules:
+                        jt = pr.prune_rules.index(rule)
+                        thr = float(th.threshold[g, k, jt])
+                        row.update(threshold=thr if np.isfinite(thr) else "",
+                                   kept_signal=float(th.kept_signal[g, k, jt]))
+                        j = data_rules.index(rule)
+                        st = int(same["status"][g, k, j])
+                        if st < 0:       # a ridge fit: no same-data theory
+                            row.update(risk="", status="no_theory", method="")
+                        else:
+                            val = float(same["risk"][g, k, j])
+                            row.update(risk=val if np.isfinite(val) else "",
+                                       status=str(asy.status_names(st)),
+                                       method="conditional-gaussian")
                     else:
                         j = pr.prune_rules.index(rule)
+                        # fresh data, or the same data on a data-independent support (oracle,
+                        # random): the fixed-support formula, exact for a data-independent support
                         val = th.risk if mode == "none" else th.retrain_exact
                         thr = float(th.threshold[g, k, j])
+                        exact = mode != "none" and rule in ("oracle", "random")
                         row.update(risk=float(val[g, k, j]), threshold=thr if np.isfinite(thr) else "",
                                    kept_signal=float(th.kept_signal[g, k, j]),
-                                   status=str(asy.status_names(th.status[g, k, j])))
+                                   status=str(asy.status_names(th.status[g, k, j])),
+                                   method="exact" if exact else "asymptotic")
                     rows.append(row)
     return rows
 
@@ -195,10 +228,10 @@ SETTING = Setting(
     parameters=parameters,
     columns={
         "theory": ("p", "n", "ridge", "kappa", "dense_risk", "keep", "rule", "retrain", "risk",
-                   "status"),
+                   "method", "status"),
         "simulate": ("p", "n", "ridge", "keep", "rule", "retrain", "dense_risk_mean", "risk_mean",
                      "risk_stderr", "risk_median", "trials", "nonfinite_trials"),
-        "compare": ("p", "n", "ridge", "keep", "rule", "retrain", "risk", "status", "risk_mean",
+        "compare": ("p", "n", "ridge", "keep", "rule", "retrain", "risk", "method", "status", "risk_mean",
                     "risk_stderr", "risk_median", "trials", "nonfinite_trials", "z", "agrees"),
     },
 )

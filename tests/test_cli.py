@@ -108,10 +108,18 @@ def test_pruning_columns(tmp_path, capsys):
     assert {"keep", "rule", "retrain", "risk", "dense_risk", "status"} <= set(rows[0])
     mp = [r for r in rows if r["rule"] == "magnitude" and r["retrain"] == "none"][0]
     assert abs(float(mp["risk"]) - 0.6989) < 1e-4 and abs(float(mp["dense_risk"]) - 1) < 1e-10
-    # same-data retraining has no theory: refused by `theory`
+    # same-data retraining: the conditional-Gaussian approximation (magnitude, saliency; min-norm
+    # fits, p > n), the exact fixed-support formula for oracle; refused for ridge fits
     assert cli.main(["theory", "--spectrum", "isotropic:pool=200,support=10", "--n", "100",
-                     "--noise", "0.5", "--keep", "10", "--retrain", "same", "--out", str(out)]) == 2
-    assert "--retrain" in capsys.readouterr().err
+                     "--noise", "0.5", "--keep", "10", "--rule", "magnitude", "--rule", "oracle",
+                     "--retrain", "same", "--out", str(out)]) == 0
+    same = {r["rule"]: r for r in read(out)}
+    assert same["magnitude"]["method"] == "conditional-gaussian" and float(same["magnitude"]["risk"]) > 0
+    assert same["oracle"]["method"] == "exact" and same["oracle"]["status"] == "converged"
+    assert cli.main(["theory", "--spectrum", "isotropic:pool=200,support=10", "--n", "100",
+                     "--noise", "0.5", "--keep", "10", "--ridge", "0.1", "--retrain", "same",
+                     "--out", str(out)]) == 2
+    assert "--retrain: 'same'" in capsys.readouterr().err
     sim = tmp_path / "ps.csv"
     assert cli.main(["simulate", "--spectrum", "isotropic:pool=200,support=10", "--n", "100",
                      "--noise", "0.5", "--keep", "10", "--rule", "magnitude", "--retrain", "same",
@@ -124,8 +132,9 @@ def test_pruning_columns(tmp_path, capsys):
                      "--retrain", "none", "--retrain", "same", "--trials", "8",
                      "--out", str(cmp_)]) == 0
     rows = read(cmp_)
-    same = [r for r in rows if r["retrain"] == "same"]
-    assert same and all(r["risk"] == "" and r["status"] == "no_theory" for r in same)
+    same = {r["p"]: r for r in rows if r["retrain"] == "same"}
+    assert same["150"]["method"] == "conditional-gaussian" and same["150"]["z"] != ""
+    assert same["200"]["risk"] != "" and same["200"]["status"] == "converged"
     assert (tmp_path / "pc.png").exists()
 
 

@@ -32,10 +32,12 @@ def test_sparse_double_descent_quick(tmp_path, capsys):
     rows = check_outputs(tmp_path, "sparse_double_descent",
                          ["p", "n", "keep", "rule", "retrain", "theory", "theory_source", "mc_mean",
                           "mc_stderr", "z", "agrees", "near_peak", "trials"])
-    # same-data retraining is simulated only for magnitude and saliency; the oracle support is
-    # data-independent, so its same-data refit has the exact fixed-support formula
+    # same-data retraining after magnitude and saliency pruning: the conditional-Gaussian
+    # approximation (p > n); the oracle support is data-independent, so its same-data refit has
+    # the exact fixed-support formula
     same = [r for r in rows if r["retrain"] == "same" and r["rule"] in ("magnitude", "saliency")]
-    assert same and all(r["theory"] == "" and r["theory_source"].startswith("none") for r in same)
+    assert same and all(r["theory"] != "" and r["theory_source"].startswith("conditional-gaussian")
+                        for r in same)
     oracle_same = [r for r in rows if r["retrain"] == "same" and r["rule"] == "oracle"]
     assert oracle_same and all(r["theory_source"].startswith("fixed-support") for r in oracle_same)
     # the train-small baseline (the pool's 40 best features): exact 1.6780, and simulated
