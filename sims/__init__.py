@@ -32,6 +32,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("iid_compressibility", "noisy_sgd", "train_noisy_sgd"), ".heavy_tailed"),
     **dict.fromkeys(("RFMoments", "rf_feature_moments"), "models._rf_moments"),
     **dict.fromkeys(("rf_dense_risk", "rf_pruned_risk", "rf_train_small_risk"), "._rf"),
+    **dict.fromkeys(("WeightAveragedSimulation", "rf_dense_risk_over_weights"), "._rf_weights"),
     **dict.fromkeys(("MLPSimulation", "mlp_ensemble"), "._mlp"),
 }
 __all__ = list(_EXPORTS)

@@ -191,3 +191,35 @@ def test_figure_quick(tmp_path):
     for name in ("rf_proportional_limit.png", "rf_proportional_limit.csv",
                  "rf_proportional_limit_line.csv", "rf_proportional_limit_rms.csv"):
         assert (tmp_path / name).is_file(), name
+    # panel (c): the simulation averaged over (W, theta) draws, with both conditional theories
+    import csv
+    with open(tmp_path / "rf_proportional_limit_sim.csv", newline="") as fh:
+        sim = list(csv.DictReader(fh))
+    assert {int(r["d"]) for r in sim} == set(rf_proportional_limit.QUICK_SIM_DIMS)
+    for r in sim:
+        assert float(r["mc_stderr"]) > 0 and int(r["draws"]) == 2 and int(r["trials"]) == 8
+        for col in ("mc_mean", "limit", "ge_conditional_mean", "exact_conditional_mean"):
+            assert np.isfinite(float(r[col])), col
+
+
+def test_weight_averaged_simulation_is_the_mean_of_per_draw_simulations():
+    """``sims.rf_dense_risk_over_weights`` = the per-draw ``sims.rf_dense_risk`` runs (same
+    keys), averaged; its standard error is the spread of the per-draw means."""
+    import sims
+
+    wkey, key = jax.random.key(3), jax.random.key(4)
+    mc = sims.rf_dense_risk_over_weights(wkey, key, d=8, pool=24, n=12, noise=0.5, p=[6, 24],
+                                         draws=3, trials=10)
+    per = []
+    for k in range(3):
+        task = models.RFTask.draw(jax.random.fold_in(wkey, k), d=8, pool=24, n=12, noise=0.5)
+        per.append(sims.rf_dense_risk(task, p=[6, 24], trials=10,
+                                      key=jax.random.fold_in(key, k)).mean)
+    per = np.array(per)
+    np.testing.assert_allclose(mc.per_draw, per, rtol=1e-12)
+    np.testing.assert_allclose(mc.mean, per.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(mc.stderr, per.std(0, ddof=1) / np.sqrt(3), rtol=1e-12)
+    assert [r["weight_draws"] for r in mc.rows()] == [3, 3]
+    with pytest.raises(models.InputError, match="interpolation peak"):
+        sims.rf_dense_risk_over_weights(wkey, key, d=8, pool=24, n=12, noise=0.5, p=[12],
+                                        draws=2, trials=2)
