@@ -38,7 +38,8 @@ settings.register_profile(
     "ci", deadline=None, max_examples=30, derandomize=True, database=None, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile(
-    "explore", deadline=None, max_examples=2000, derandomize=False, database=None,
+    "explore", deadline=None, max_examples=int(os.environ.get("OVERPARAM_HYPOTHESIS_EXAMPLES", 2000)),
+    derandomize=False, database=None,
     print_blob=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 PROFILE = os.environ.get("OVERPARAM_HYPOTHESIS", "ci")
 
@@ -361,3 +362,20 @@ def test_regression_fixed_point_at_the_rounding_floor():
         assert int(c.status) == Status.CONVERGED and np.isfinite(c.risk)
         if exact is not None:
             assert float(c.kappa) == pytest.approx(exact, rel=1e-5)
+
+
+def test_regression_threshold_at_float_resolution():
+    """Magnitude pruning to keep = 1 of p = 300 features (variances alternating 1e8 / 1e-8,
+    noise 0, ridgeless n = 212): the strong coordinates are nearly deterministic
+    (v_i = 4e-9 |m_i|), so S(c) jumps from 1 + 2e-10 to 1 - 2e-10 between adjacent floats and
+    the count tolerance 1e-10 could not be met: the threshold loop ran into its step cap
+    (NOT_CONVERGED, risk NaN) for a valid problem (found by test_pruned_risk_properties)."""
+    lam = np.where(np.arange(300) % 2 == 0, 1e8, 1e-8)
+    beta = np.random.default_rng(1).standard_normal(300) / np.sqrt(300)
+    task = models.LinearTask.create(lam, beta, noise=0.0, n=1)
+    th = asy.pruned_risk(task, p=300, keep=1, n=212, ridge=0.0, rule=("magnitude", "saliency"))
+    assert np.all(th.status == Status.CONVERGED) and np.all(np.isfinite(th.risk))
+    # the threshold sits at the largest |m_i| (keep one coordinate): within v_i of it
+    d = asy.dense_risk(task, p=300, n=212)
+    m = lam / (lam + d.kappa) * beta
+    assert float(th.threshold[0]) == pytest.approx(np.max(np.abs(m)), rel=1e-7)
