@@ -207,11 +207,11 @@ def main(argv=None) -> int:
         ax_c.errorbar(ds * shift, rel("mc_mean"),
                       yerr=2 * np.array([r["mc_stderr"] / r["limit"] for r in sel]),
                       fmt="os"[j % 2], ms=4.5, color=_plots.COLORS[j], mfc="white", mew=1.2,
-                      capsize=2, label=f"$\psi_1$={a:g}: simulation, mean over draws $\pm$2 s.e.")
+                      capsize=2, label=f"$\\psi_1$={a:g}: simulation, mean over draws $\\pm$2 s.e.")
         ax_c.plot(ds * shift, rel("exact_conditional_mean"), "-", color=_plots.COLORS[j], lw=1.4,
-                  label=f"$\psi_1$={a:g}: theory, exact second moment")
+                  label=f"$\\psi_1$={a:g}: theory, exact second moment")
         ax_c.plot(ds * shift, rel("ge_conditional_mean"), ":", color=_plots.COLORS[j], lw=1.4,
-                  label=f"$\psi_1$={a:g}: theory, Gaussian equivalent")
+                  label=f"$\\psi_1$={a:g}: theory, Gaussian equivalent")
     ax_c.axhline(0.0, color="0.15", lw=1.0)
     ax_c.set_xscale("log")
     ax_c.set_xticks(list(sim_dims))
