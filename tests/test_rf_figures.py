@@ -33,9 +33,10 @@ def test_rf_sparse_double_descent_quick(tmp_path, capsys):
                      "within_2se", "near_peak", "wide", "trials"} <= set(rows[0])
     lines = read(tmp_path / f"{stem}_theory.csv")
     assert {"p", "n", "keep", "curve", "risk", "stderr", "status"} <= set(lines[0])
-    assert {r["curve"] for r in lines} == {"dense", "magnitude", "magnitude+fresh", "train-small"}
+    base = {"dense", "magnitude", "magnitude+fresh", "train-small"}
+    assert {r["curve"] for r in lines} == base | {c + "-exact-moment" for c in base}
     # every (width, rule, retrain) of the quick grid is there; same-data retraining has no theory
-    widths = sorted({int(r["p"]) for r in rows if r["rule"] != "train-small"})
+    widths = sorted({int(r["p"]) for r in rows if not r["rule"].startswith("train-small")})
     assert widths == list(rf_sdd.QUICK_P)
     same = [r for r in rows if r["retrain"] == "same"]
     assert len(same) == len(widths) and all(r["theory"] == "" and r["agrees"] == "" for r in same)
@@ -51,10 +52,18 @@ def test_rf_sparse_double_descent_quick(tmp_path, capsys):
     assert len(small) == 1
     assert float(small[0]["theory"]) == pytest.approx(float(asy.rf_train_small(task, keep=40)),
                                                       rel=1e-12)
+    # the exact-moment lines are asymptotics' finite-d correction, judged at every marker
+    ex = {(int(r["p"]), r["retrain"]): float(r["theory"]) for r in rows
+          if r["rule"] == "magnitude-exact-moment"}
+    assert set(ex) == {(p, m) for p in widths for m in ("none", "fresh")}
+    small_ex = [r for r in rows if r["rule"] == "train-small-exact-moment"]
+    assert float(small_ex[0]["theory"]) == pytest.approx(
+        float(asy.rf_train_small(task, keep=40, second_moment="exact")), rel=1e-12)
     line = {int(r["p"]): float(r["risk"]) for r in lines if r["curve"] == "dense"}
     np.testing.assert_allclose([line[p] for p in widths], direct.risk, rtol=1e-10)
     out = capsys.readouterr().out
-    assert "rf-sparse-double-descent: width >= 2n:" in out and "within 3 s.e. + 5%" in out
+    assert "rf-sparse-double-descent, exact-moment theory: width >= 2n:" in out
+    assert "within 3 s.e. + 5%" in out and "within 3 s.e. + 2%" in out
 
 
 @pytest.mark.parametrize("argv,match", [
