@@ -26,8 +26,10 @@ from sims._checkpoint import atomic_write_bytes as atomic_write_bytes
 from sims._checkpoint import jsonable as _jsonable
 
 
-def environment() -> dict:
-    """Package, JAX, NumPy versions and the device the run used."""
+def environment(devices_used: int | None = None) -> dict:
+    """Package, JAX, NumPy versions and the device the run used: ``device_count`` visible
+    devices (every host's), ``devices_used`` the most a Monte Carlo run was sharded over
+    (given by ``overparam simulate|compare``; absent elsewhere), ``process_count`` hosts."""
     try:
         version = metadata.version("overparam")
     except metadata.PackageNotFoundError:  # running from a source tree
@@ -43,6 +45,8 @@ def environment() -> dict:
         "backend": jax.default_backend(),
         "device": str(devices[0].device_kind) if devices else None,
         "device_count": len(devices),
+        **({} if devices_used is None else {"devices_used": int(devices_used)}),
+        "process_count": jax.process_count(),
         "x64": bool(jax.config.read("jax_enable_x64")),
         "time_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
@@ -59,8 +63,9 @@ def _has(dist: str) -> bool:
 def write_sidecar(path, parameters: Mapping[str, Any], **extra) -> Path:
     """Write ``<path>.json`` with ``parameters``, ``extra`` and :func:`environment`."""
     path = Path(path)
+    devices_used = extra.pop("devices_used", None)
     payload = {"file": path.name, "parameters": _jsonable(dict(parameters)),
-               "environment": environment(), **_jsonable(extra)}
+               "environment": environment(devices_used), **_jsonable(extra)}
     return atomic_write_bytes(path.with_name(path.name + ".json"),
                               (json.dumps(payload, indent=2, sort_keys=False) + "\n").encode())
 

@@ -102,7 +102,7 @@ def add_run_arguments(parser: argparse.ArgumentParser, command: str) -> None:
         s.add_argument("--dtype", default="float64", help="float64 (default) or float32")
         s.add_argument("--chunk", type=float, default=None, help="trials per compiled call")
         s.add_argument("--checkpoint", default=None,
-                       help="file where finished trial chunks are saved; rerunning the same "
+                       help="folder where finished trial chunks are saved; rerunning the same "
                             "command resumes an interrupted run")
     if command == "compare":
         c = parser.add_argument_group("figure")
@@ -155,6 +155,9 @@ def grid(pool: int, args) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ridge = check_positive("--ridge", args.ridge, strict=False)
     if getattr(args, "command", None) in ("simulate", "compare"):
         sim_options(args)
+    if getattr(args, "command", None) == "compare" and hasattr(args, "theory_points"):
+        # read by the figure, after the run and the CSV: refuse it before both
+        check_int_range("--theory-points", args.theory_points, 2)
     prod = list(itertools.product(p, n, ridge))
     return (np.array([g[0] for g in prod]), np.array([g[1] for g in prod]),
             np.array([g[2] for g in prod], dtype=np.float64))

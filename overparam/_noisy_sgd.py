@@ -19,6 +19,7 @@ Mathematics: ``docs/heavy_tailed_sgd.md`` (Wan, Barsbey, Zaidi, Simsekli, ICML 2
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 
@@ -50,15 +51,18 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
         s = parser.add_argument_group("training")
         s.add_argument("--seeds", type=int, default=3)
         s.add_argument("--seed", type=int, default=0, help="master PRNG seed (key = jax.random.key(seed))")
+        s.add_argument("--chunk", type=float, default=None,
+                       help="seeds per device per compiled call (default: all)")
+        s.add_argument("--checkpoint", default=None,
+                       help="folder where finished seed chunks are saved; rerunning the same "
+                            "command resumes an interrupted run")
 
 
 def problem(args) -> NoisySGDTask:
     from models._errors import check_choice, check_int_range
 
     check_choice("--noise-type", args.noise_type, NOISE_TYPES)
-    cfg = NoisySGDTask.create(width=args.width, d=args.d, n_train=args.n_train, n_test=args.n_test,
-                              steps=args.steps, batch=args.batch, eta=args.eta,
-                              noise_type=args.noise_type, form=args.form, activation=args.activation)
+    # the grid first: NoisySGDTask.create draws the teacher (jax.random, compiled)
     if len(args.alpha) != len(args.sigma):
         raise InputError(f"--sigma: {len(args.sigma)} values for {len(args.alpha)} alpha values; "
                          "allowed: one sigma per alpha")
@@ -70,7 +74,12 @@ def problem(args) -> NoisySGDTask:
     if args.command in ("simulate", "compare"):
         check_int_range("--seed", args.seed, 0)
         check_int_range("--seeds", args.seeds, 1 if args.command == "simulate" else 2)
-    return cfg
+        if args.chunk is not None:
+            check_int_range("--chunk", args.chunk, 1)
+    return NoisySGDTask.create(width=args.width, d=args.d, n_train=args.n_train,
+                               n_test=args.n_test, steps=args.steps, batch=args.batch,
+                               eta=args.eta, noise_type=args.noise_type, form=args.form,
+                               activation=args.activation)
 
 
 def _limit(cfg: NoisySGDTask, alpha: float, sigma: float, eps2: float):
@@ -116,7 +125,9 @@ def _train(cfg: NoisySGDTask, args) -> dict:
     import sims
 
     return sims.train_noisy_sgd(cfg, args.alpha, args.sigma, jax.random.key(args.seed),
-                                seeds=args.seeds, eps2=args.eps2, kappa=args.kappa)
+                                seeds=args.seeds, eps2=args.eps2, kappa=args.kappa,
+                                chunk=args.chunk, progress=sys.stderr.isatty(),
+                                checkpoint=args.checkpoint)
 
 
 def simulate(cfg: NoisySGDTask, args) -> tuple[list[dict], str]:

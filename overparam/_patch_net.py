@@ -21,6 +21,7 @@ setting of Cao, Chen, Belkin, Gu, NeurIPS 2022).
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 
@@ -56,6 +57,11 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
         s.add_argument("--record-steps", type=int, nargs="+", default=None)
         s.add_argument("--n-test", type=int, default=2000)
         s.add_argument("--dtype", default="float32", help="float32 | float64")
+        s.add_argument("--chunk", type=float, default=None,
+                       help="seeds per device per compiled call (default: all)")
+        s.add_argument("--checkpoint", default=None,
+                       help="folder where finished seed chunks are saved; rerunning the same "
+                            "command resumes an interrupted run")
 
 
 def problem(args) -> PatchTask:
@@ -69,8 +75,17 @@ def problem(args) -> PatchTask:
     if args.command in ("simulate", "compare"):
         check_int_range("--seed", args.seed, 0)
         check_int_range("--seeds", args.seeds, 1 if args.command == "simulate" else 2)
+        if args.chunk is not None:
+            check_int_range("--chunk", args.chunk, 1)
         if args.dtype not in ("float32", "float64"):
             raise InputError(f"--dtype: got {args.dtype!r}; allowed: float32 or float64")
+        # sims.train_pruned checks these too, but after the PRNG key is made (compiled)
+        from models._errors import check_positive
+        from sims._training import check_record_steps
+
+        check_positive("eta", args.eta)
+        check_record_steps(args.steps, args.record_steps)
+        check_int_range("n_test", args.n_test, 1)
     return task
 
 
@@ -98,7 +113,9 @@ def _run(task: PatchTask, args):
 
     return sims.train_pruned(task, args.p, jax.random.key(args.seed), seeds=args.seeds,
                              eta=args.eta, steps=args.steps, record_steps=args.record_steps,
-                             n_test=args.n_test, dtype=jnp.dtype(args.dtype))
+                             n_test=args.n_test, dtype=jnp.dtype(args.dtype),
+                             chunk=args.chunk, progress=sys.stderr.isatty(),
+                             checkpoint=args.checkpoint)
 
 
 def simulate(task: PatchTask, args) -> tuple[list[dict], str]:

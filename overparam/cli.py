@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 import time
@@ -72,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
 
     enable_compilation_cache()   # compiled programs reused across processes (overparam/_cache.py)
     try:
+        if os.environ.get("OVERPARAM_COORDINATOR") or os.environ.get("OVERPARAM_DISTRIBUTED"):
+            from sims._sharding import initialize_distributed
+
+            initialize_distributed()   # multi-host: one process per host (sims/_sharding.py)
         return _dispatch(argv)
     except InputError as err:
         print(f"overparam: error: {err}", file=sys.stderr)
@@ -121,13 +126,26 @@ def _dispatch(argv: list[str]) -> int:
                         help="output CSV (a .json sidecar is written beside it)")
     if command == "compare":
         parser.add_argument("--figure", default=None, help="PNG/PDF path (default: OUT with .png)")
+    if command in ("simulate", "compare"):
+        parser.add_argument("--devices", type=float, default=None,
+                            help="devices the trials are sharded over (default: all visible; "
+                                 "the numbers do not depend on it)")
     try:
         args = parser.parse_args(rest)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     args.command = command
     args.model = setting.name
-    return RUN[command](setting, args)
+    if command == "theory":
+        return RUN[command](setting, args)
+    import jax
+
+    from sims._sharding import device_scope
+
+    devices = None if args.devices is None else int(
+        check_int_range("--devices", args.devices, 1, jax.device_count()))
+    with device_scope(devices):
+        return RUN[command](setting, args)
 
 
 def _parameters(setting, problem, args) -> dict:
@@ -136,10 +154,13 @@ def _parameters(setting, problem, args) -> dict:
     return {k: v for k, v in vars(args).items()}
 
 
-def _check_out(path) -> Path:
+def _check_out(path, flag: str = "--out") -> Path:
     out = Path(path)
     if out.exists() and out.is_dir():
-        raise InputError(f"--out: {str(out)!r} is a folder; allowed: a file path")
+        raise InputError(f"{flag}: {str(out)!r} is a folder; allowed: a file path")
+    if not out.parent.is_dir():
+        raise InputError(f"{flag}: {str(out.parent)!r} is not an existing folder; allowed: a "
+                         "file path in an existing folder")
     return out
 
 
@@ -155,6 +176,12 @@ def _write(args, rows, setting, problem, **extra) -> Path:
     from ._io import write_csv
 
     columns = list(dict.fromkeys([*(c for r in rows for c in r)]))
+    sharding = sys.modules.get("sims._sharding")
+    usage = sharding.current_usage() if sharding else None
+    if usage is not None:
+        if not sharding.is_primary():   # multi-host: process 0 writes
+            return Path(args.out)
+        extra["devices_used"] = usage.used
     return write_csv(args.out, rows, columns=columns,
                      parameters=_parameters(setting, problem, args), **extra)
 
@@ -183,6 +210,8 @@ def cmd_compare(setting, args) -> int:
     from .compare import EXACT, agreement_for, compare
 
     _check_out(args.out)
+    if args.figure:
+        _check_out(args.figure, "--figure")
     problem = setting.problem(args)
     t0 = time.perf_counter()
     if setting.compare_rows is not None:
@@ -200,7 +229,8 @@ def cmd_compare(setting, args) -> int:
     judged = cmp_.judged
     print(f"{int(np.sum(cmp_.agrees()[judged]))} of {int(judged.sum())} judged points agree "
           f"({cmp_.agreement.n_stderr:g} s.e. + {cmp_.agreement.allowance:.1%})")
-    if setting.figure is not None:
+    sharding = sys.modules.get("sims._sharding")
+    if setting.figure is not None and (sharding is None or sharding.is_primary()):
         fig_path = Path(args.figure) if args.figure else Path(args.out).with_suffix(".png")
         setting.figure(problem, args, cmp_, fig_path)
         print(f"wrote {out} and {fig_path}")

@@ -1,13 +1,14 @@
 """Monte Carlo trials over devices and hosts: a one-axis ``jax.sharding.Mesh``.
 
-Every Monte Carlo runner goes through :func:`sims._batching.run_chunks`, which hands each
-compiled call a chunk of trial keys laid out over a mesh of devices with
-``NamedSharding(mesh, PartitionSpec("trials"))``; ``jit`` then partitions the vmapped trial
-axis (GSPMD), each device running ``chunk`` trials of the same compiled program.  Keys come
-from the trial index only (trial ``t`` always gets ``jax.random.split(key, trials)[t]``) and
-each device always sees a batch of ``chunk`` trials with trial ``t`` at position
-``t mod chunk``, so the numbers do not depend on the number of devices: 1, 2 or 4 devices give
-bit-identical float64 results on CPU (``tests/test_sharding.py``).
+Every Monte Carlo runner goes through :func:`sims._batching.run_chunks`, which lays each
+chunk of trial keys out over a mesh of devices with
+``NamedSharding(mesh, PartitionSpec("trials"))`` and runs the runner's compiled, vmapped
+kernel on every shard (:func:`run_sharded`: the same one-device program on each device, all
+dispatched at once; results assembled into global arrays).  Keys come from the trial index
+only (trial ``t`` always gets ``jax.random.split(key, trials)[t]``) and each device always
+sees a batch of ``chunk`` trials with trial ``t`` at position ``t mod chunk``, so the numbers
+do not depend on the number of devices: 1, 2 or 4 devices give bit-identical float64 results
+on CPU (``tests/test_sharding.py``).
 
 Which devices: ``devices=`` on every runner (``None``: the default of the innermost
 :func:`device_scope`, else every visible device; an integer ``N``: the first ``N`` of
@@ -66,6 +67,11 @@ def device_scope(devices: int | Sequence | None = None):
         yield usage
     finally:
         _SCOPES.remove(usage)
+
+
+def current_usage() -> DeviceUsage | None:
+    """The innermost :func:`device_scope` (None outside any)."""
+    return _SCOPES[-1] if _SCOPES else None
 
 
 def _record(k: int) -> None:
