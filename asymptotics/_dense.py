@@ -29,7 +29,7 @@ import models
 from models import LinearTask, SpectralLaw
 from models._errors import check_int_range, check_positive
 
-from . import _grid
+from . import _curve, _grid
 from ._fixed_point import effective_regularization, effective_regularization_prefix, fused_sums
 from ._status import Status, raise_if_failed, status_names
 
@@ -185,6 +185,27 @@ def _dense_grid(task: LinearTask, p, n, ridge) -> jax.Array:
         task, p, jnp.asarray(n, jnp.float64), jnp.asarray(ridge, jnp.float64)))
 
 
+#: ``dense_risk`` solves the grid as a curve (:func:`_dense_curve_grid`) when ``points x
+#: pool`` reaches this many atom evaluations per pass; below it, compiling the curve
+#: solver (~2 s on a CPU, ~1 s more than the per-point solver) costs more than it saves.
+CURVE_MIN_WORK = 1 << 20
+
+
+@jax.jit
+def _dense_curve_grid(task: LinearTask, p, n, ridge) -> jax.Array:
+    """:func:`_dense_grid` solved as a curve (:func:`asymptotics._curve.dense_curve_sums`:
+    sorted grid, continuation, one truncated pass per point with the closing sums fused);
+    the closed forms are those of :func:`dense_risk_point`."""
+    lam = task.eigenvalues
+    beta2 = task.signal**2
+    n = jnp.asarray(n, lam.dtype)
+    ridge = jnp.asarray(ridge, lam.dtype)
+    fp, df1, df2, shrink = _curve.dense_curve_sums(lam, beta2, p, n, ridge)
+    _, tail = _prefix_tables(lam, beta2)
+    sigma_p2 = task.noise**2 + tail[jnp.minimum(jnp.asarray(p, jnp.int32), lam.shape[0])]
+    return _grid.pack(_dense_from_sums(fp, df1, df2, shrink, n, sigma_p2, lam.dtype))
+
+
 @jax.jit
 def _dense_law_grid(law: SpectralLaw, psi, ridge) -> jax.Array:
     return _grid.pack(jax.vmap(dense_risk_law_point, in_axes=(None, 0, 0))(law, psi, ridge))
@@ -209,8 +230,11 @@ def dense_risk(task: LinearTask, p=None, n=None, ridge=None, *, throw: bool = Tr
     """Dense test risk, bias and variance of min-norm / ridge least squares on a grid.
 
     ``p``, ``n`` and ``ridge`` (scalars or arrays, broadcast together) default to the whole
-    pool, ``task.n`` and ``task.ridge``.  The whole grid is one ``jit``-compiled ``vmap``
-    (float64).  Ridgeless points with ``p = n`` return ``inf`` with status DIVERGED.
+    pool, ``task.n`` and ``task.ridge``.  The whole grid is one ``jit``-compiled call
+    (float64): a ``vmap`` of the per-point solver, or for large grids (``points x pool >=``
+    :data:`CURVE_MIN_WORK`) the curve solver of :mod:`asymptotics._curve` (continuation
+    along the sorted grid, one pass per point; same values to ~1e-13).  Ridgeless points
+    with ``p = n`` return ``inf`` with status DIVERGED.
 
     Example:
       >>> import numpy as np, models, asymptotics as asy
@@ -224,8 +248,10 @@ def dense_risk(task: LinearTask, p=None, n=None, ridge=None, *, throw: bool = Tr
     models.require_x64("dense_risk")
     shape, flat = validate_dense_grid(task, p, n, ridge)
     size, padded = _grid.pad(flat)
-    out = _dense_grid(task, padded["p"], padded["n"].astype(np.float64),
-                      padded["ridge"].astype(np.float64))
+    big = len(padded["p"]) * task.pool_size >= CURVE_MIN_WORK
+    kernel = _dense_curve_grid if big else _dense_grid
+    out = kernel(task, padded["p"], padded["n"].astype(np.float64),
+                 padded["ridge"].astype(np.float64))
     res = _grid.unpack(out, DensePoint, size, shape)
     if throw:
         _raise_unconverged(res["status"], "dense_risk")

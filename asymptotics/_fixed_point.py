@@ -241,13 +241,15 @@ def prefix_start(csum, p, n, ridge):
     return jnp.max(_bound_root(pf, k, LA, n, ridge))
 
 
-def effective_regularization_prefix(lam, p, n, ridge, *, csum=None,
+def effective_regularization_prefix(lam, p, n, ridge, *, csum=None, u_start=None,
                                     max_steps: int | None = None) -> FixedPoint:
     """:func:`effective_regularization` for ``count = 1{i < p}`` (the first ``p`` features).
 
     The mask is built inside the fused residual from the scalar ``p`` (may be traced), so
     under ``vmap`` over ``p`` no ``(points, K)`` array is ever formed.  ``csum`` (optional):
-    ``concatenate([0], cumsum(lam))``, passed in to share it across calls.
+    ``concatenate([0], cumsum(lam))``, passed in to share it across calls.  ``u_start``
+    (optional): a known lower bound of ``1/kappa`` (e.g. a Newton iterate); the start is the
+    larger of it and the closed-form bound.
     """
     lam = jnp.asarray(lam)
     dtype = lam.dtype
@@ -259,6 +261,8 @@ def effective_regularization_prefix(lam, p, n, ridge, *, csum=None,
     pf = jnp.minimum(jnp.asarray(p, dtype), K)
     no_root = (ridge <= 0) & (pf <= n)
     u0 = jnp.where(no_root, 0.0, prefix_start(csum, jnp.minimum(p, K), n, ridge))
+    if u_start is not None:
+        u0 = jnp.where(no_root | ~jnp.isfinite(u_start), u0, jnp.maximum(u0, u_start))
     mask_idx = jnp.arange(K)
 
     def h_dh(u):
