@@ -186,10 +186,23 @@ def problem(args) -> MLPProblem:
                    freeze_first_layer=bool(args.freeze_first_layer),
                    prune_scope=args.prune_scope, dtype=args.dtype, chunk=chunk, n_test=n_test,
                    activation=args.activation if kind == "digits" else None)
-    # the training settings themselves (optimizer x lr x batch) are checked here too
-    from sims._mlp import resolve_settings
+    # the training settings themselves (optimizer x lr x batch) are checked here too, with the
+    # messages naming the flags
+    from sims._mlp import check_settings, resolve_settings
 
-    resolve_settings(data, optimizer, lr, steps, batch, ft, None)
+    try:
+        opt, lr_, steps_, batch_, ft_, init_ = resolve_settings(data, optimizer, lr, steps, batch,
+                                                                ft, None)
+        check_settings(data, widths, keep, seeds=seeds, optimizer=opt, lr=lr_, steps=steps_,
+                       batch_size=batch_, finetune_steps=ft_, scope=args.prune_scope,
+                       output_init=init_, n_test=n_test)
+    except InputError as err:
+        name, _, rest = str(err).partition(":")
+        flag = {"lr": "--lr", "batch_size": "--batch-size", "optimizer": "--optimizer",
+                "steps": "--steps", "finetune_steps": "--finetune-steps"}.get(name)
+        if flag is None:
+            raise
+        raise InputError(flag + ":" + rest) from None
     return MLPProblem(data, kind, widths, keep, options)
 
 

@@ -235,6 +235,8 @@ def test_cli_contract(digits_run, tmp_path, capsys):
     (["--width", "8", "--optimizer", "rmsprop"], r"--optimizer: unknown value 'rmsprop'"),
     (["--width", "8", "--lr", "nan"], r"--lr: got 'nan'"),
     (["--data", "teacher", "--width", "8", "--d", "5"], r"--n/--noise: missing"),
+    (["--width", "8", "--lr", "auto"], r"--lr: 'auto' is for gd and sgd"),
+    (["--width", "8", "--optimizer", "sgd", "--batch-size", "full"], r"--batch-size: sgd needs"),
 ])
 def test_cli_bad_input_one_line_nonzero(tmp_path, capsys, argv, match):
     out = tmp_path / "x.csv"
