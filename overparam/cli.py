@@ -76,7 +76,11 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("OVERPARAM_COORDINATOR") or os.environ.get("OVERPARAM_DISTRIBUTED"):
             from sims._sharding import initialize_distributed
 
-            initialize_distributed()   # multi-host: one process per host (sims/_sharding.py)
+            if initialize_distributed():   # multi-host: one process per host (sims/_sharding.py)
+                import jax
+
+                if jax.process_index() != 0:   # process 0 reports and writes
+                    sys.stdout = open(os.devnull, "w")
         return _dispatch(argv)
     except InputError as err:
         print(f"overparam: error: {err}", file=sys.stderr)

@@ -132,3 +132,18 @@ def test_distributed_start_needs_complete_settings():
         _sharding.initialize_distributed({"OVERPARAM_COORDINATOR": "localhost:1234",
                                           "OVERPARAM_NUM_PROCESSES": "2",
                                           "OVERPARAM_PROCESS_ID": "2"})
+
+
+@pytest.mark.slow
+def test_two_processes_over_loopback_give_the_one_process_table(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = s.getsockname()[1]
+    res = subprocess.run([sys.executable, str(ROOT / "examples" / "two_process_cpu.py"),
+                          "--outdir", str(tmp_path), "--port", str(port)],
+                         capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "2 processes, 2 devices, sharded over 2" in res.stdout
+    assert "tables identical: True" in res.stdout
