@@ -99,7 +99,8 @@ class TrialCheckpoint:
         if not self.path.exists():
             return []
         if not self.path.is_dir():
-            self._refuse("is a file, not a checkpoint folder",
+            self._refuse("is a file, not a checkpoint folder (checkpoints written before "
+                         "issue 11 were single .npz files: delete it to start afresh)",
                          "a new path or a folder written by the same run")
         meta_path = self.path / "run.json"
         if not meta_path.exists():
