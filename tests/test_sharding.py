@@ -126,7 +126,8 @@ def test_local_chunk_depends_on_visible_not_used_devices():
 
 def test_distributed_start_needs_complete_settings():
     assert _sharding.initialize_distributed({}) is False
-    with pytest.raises(models.InputError, match=r"^OVERPARAM_NUM_PROCESSES, OVERPARAM_PROCESS_ID: "):
+    with pytest.raises(models.InputError,
+                       match=r"^OVERPARAM_NUM_PROCESSES, OVERPARAM_PROCESS_ID: "):
         _sharding.initialize_distributed({"OVERPARAM_COORDINATOR": "localhost:1234"})
     with pytest.raises(models.InputError, match=r"^OVERPARAM_PROCESS_ID: got 2 "):
         _sharding.initialize_distributed({"OVERPARAM_COORDINATOR": "localhost:1234",
