@@ -144,9 +144,13 @@ def pruned_point(task: LinearTask, p, s, n, ridge, rules: tuple[str, ...],
                 raise ValueError(rule)
             c = jnp.asarray(jnp.nan, dt)
             kept_sq = keep * (d**2 + v**2)                # support independent of Z
-        pruned_excess = jnp.sum(count * lam * (kept_sq + beta2 * (1.0 - keep)))
+        # P(not kept) >= 0: s/p rounds to 1 + 2^-52 under jit (keep = p, rule random), and
+        # 1 - keep < 0 made the retrained risk negative, -1.8e-14 at noise 0 (found by
+        # tests/test_properties.py)
+        dropped = jnp.maximum(1.0 - keep, 0.0)
+        pruned_excess = jnp.sum(count * lam * (kept_sq + beta2 * dropped))
         risk = jnp.where(diverged, jnp.inf, dense.sigma_p2 + pruned_excess)
-        sigma_s2 = task.noise**2 + jnp.sum(lam * beta2 * (1.0 - keep))
+        sigma_s2 = task.noise**2 + jnp.sum(lam * beta2 * dropped)
         out["risk"].append(jnp.where(ok, risk, jnp.nan))
         out["retrain_exact"].append(jnp.where(ok & (s < n - 1), sigma_s2 * (n - 1) / (n - s - 1), jnp.nan))
         out["retrain_asymptotic"].append(jnp.where(ok & (s < n), sigma_s2 / (1 - s / n), jnp.nan))

@@ -379,3 +379,14 @@ def test_regression_threshold_at_float_resolution():
     d = asy.dense_risk(task, p=300, n=212)
     m = lam / (lam + d.kappa) * beta
     assert float(th.threshold[0]) == pytest.approx(np.max(np.abs(m)), rel=1e-7)
+
+
+def test_regression_retrained_risk_not_below_the_noise():
+    """Random pruning keeping all p = 300 features (noise 0, n = 302): the keep probability
+    s/p came out as 1 + 2^-52 under jit, so P(not kept) = 1 - keep < 0 and the fresh-data
+    retrained risk was -2e-14, below the noise variance 0 (found by
+    test_pruned_risk_properties)."""
+    beta = np.random.default_rng(0).standard_normal(300) / np.sqrt(300)
+    task = models.LinearTask.create(np.ones(300), beta, noise=0.0, n=1)
+    th = asy.pruned_risk(task, p=300, keep=300, n=302, ridge=0.0, rule="random")
+    assert float(th.retrain_exact[0]) >= 0.0 and float(th.risk[0]) >= 0.0
