@@ -145,7 +145,7 @@ def main(argv=None) -> int:
                   parameters=params)
 
     # ---- figure
-    fig, (ax_a, ax_b, ax_c) = _plots.new_figure(ncols=3, width=4.4, height=3.7)
+    fig, (ax_a, ax_b, ax_c) = _plots.new_figure(ncols=3, width=4.4, height=4.3)
     x, y = _common.split_at(grid, line.risk, psi2)
     ax_a.plot(x, y, color="0.15", lw=1.5, zorder=3, label="proportional limit")
     colors = {d: _plots.COLORS[i % len(_plots.COLORS)] for i, d in enumerate(dims)}
@@ -221,7 +221,7 @@ def main(argv=None) -> int:
     ax_c.set_xlabel("input dimension $d$ (ratios fixed)")
     ax_c.set_ylabel("risk / limit - 1 (averages over draws)")
     ax_c.set_title(f"(c) nonlinear features, {args.draws} draws x {args.trials} trials")
-    ax_c.legend(frameon=False, fontsize=7, loc="upper right")
+    ax_c.legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     fig.suptitle("Random-features dense risk: conditional theory for drawn W, the proportional "
                  "limit and the simulation", fontsize=10)
     _io.save_figure(fig, outdir / "rf_proportional_limit.png", parameters=params)
