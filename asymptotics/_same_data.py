@@ -147,7 +147,8 @@ def _conditioning(lam, beta, count, m, v, P, G1, G2, a, b2, bb, D, n, s, se2):
 def same_data_point(task: LinearTask, p, s, n, rules: tuple[str, ...]) -> dict:
     """The prediction at one ``(p, s, n)`` for each rule of ``rules`` (magnitude, saliency;
     pure, vmappable).  Returns arrays with a leading rule axis: ``risk``, ``fixed_support``
-    (the fixed-support / fresh-data formula the prediction is anchored to), ``threshold``,
+    (the fixed-support / fresh-data formula the prediction is anchored to), ``unanchored``
+    (``sigma_S^2`` plus the conditional refit excess, without the anchoring), ``threshold``,
     ``status``; plus the dense ``kappa``, ``dense_risk``."""
     lam, beta = task.eigenvalues, task.signal
     dt = lam.dtype
@@ -173,7 +174,7 @@ def same_data_point(task: LinearTask, p, s, n, rules: tuple[str, ...]) -> dict:
     se2 = ne2 / (n - 1.0)
     total_signal = jnp.sum(lam * beta**2)
     valid = ok_dense & (s <= n - KEEP_MARGIN) & (ne2 > 0) & (s < jnp.sum(count))
-    out = {k: [] for k in ("risk", "fixed_support", "threshold", "status")}
+    out = {k: [] for k in ("risk", "fixed_support", "unanchored", "threshold", "status")}
     for rule in rules:
         scale = jnp.sqrt(lam) if rule == "saliency" else jnp.ones_like(lam)
         thr = magnitude_threshold(scale * m, scale * v, count, s, throw=False)
@@ -195,6 +196,7 @@ def same_data_point(task: LinearTask, p, s, n, rules: tuple[str, ...]) -> dict:
                            jnp.where(conv, Status.INVALID, Status.NOT_CONVERGED))
         out["risk"].append(jnp.where(good, fixed + ex_sel - ex_ind, jnp.nan))
         out["fixed_support"].append(jnp.where(good, fixed, jnp.nan))
+        out["unanchored"].append(jnp.where(good, sigma_s2 + ex_sel, jnp.nan))
         out["threshold"].append(jnp.where(good, thr.value, jnp.nan))
         out["status"].append(status.astype(jnp.int32))
     res = {k: jnp.stack(v) for k, v in out.items()}
@@ -215,6 +217,8 @@ class SameDataRiskCurve:
     ``risk``: total test risk after pruning and refitting on the same data (NaN where the
     status is not CONVERGED).  ``fixed_support``: the fixed-support (fresh-data) formula
     ``sigma_S^2 (n-1)/(n-s-1)`` at the same keep probabilities, the anchor of the prediction.
+    ``unanchored``: ``sigma_S^2`` plus the conditional refit excess alone (a diagnostic: it
+    does not contain the certain-support limit).
     ``status``: :class:`Status` per (point, rule): INVALID outside the validity region
     (``p <= n``, ``keep > n - 6``, no dropped error), NOT_CONVERGED if the fixed point or the
     threshold failed.  ``method``: ``conditional-gaussian`` (an approximation, never exact).
@@ -228,6 +232,7 @@ class SameDataRiskCurve:
     dense_risk: np.ndarray
     risk: np.ndarray
     fixed_support: np.ndarray
+    unanchored: np.ndarray
     threshold: np.ndarray
     status: np.ndarray
     method: str = METHOD

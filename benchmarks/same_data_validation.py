@@ -136,6 +136,8 @@ def table(probs, names, trials) -> list[dict]:
                     z=(mean - th) / se,
                     within_3pct_2se=bool(abs(mean - th) <= 0.03 * abs(mean) + 2 * se),
                     fixed_support=fixed, fixed_support_rel_err=fixed / mean - 1,
+                    unanchored=float(cg.unanchored[i, j]),
+                    unanchored_rel_err=float(cg.unanchored[i, j]) / mean - 1,
                     pruned_theory=float(pr.risk[i, j]), pruned_mc=float(np.mean(none)),
                     pruned_rel_err=float(pr.risk[i, j]) / float(np.mean(none)) - 1,
                     method=cg.method, status=str(asy.status_names(cg.status[i, j]))))
