@@ -18,7 +18,10 @@ over seeds.
     random-features theory conditional on ``W`` (``asymptotics.rf_dense_risk`` with the exact
     feature second moment, the finite-``d`` correction; the Gaussian equivalent dashed).  The
     interpolation threshold of the random-features model, ``p = n``, is marked.  The CSV column
-    ``rel_to_rf_theory`` says how far each trained network is from that theory.
+    ``rel_to_rf_theory`` says how far each trained network is from that theory.  Near ``p = n``
+    the ``--teacher-steps`` GD steps have not reached the min-norm fit (``train_loss > 0`` in
+    the CSV): early-stopped GD is implicitly regularised and its risk stays below the diverging
+    theory there; away from the threshold GD has converged.
 
     python figures/mlp_width_sweep.py [--seeds 3] [--outdir out/mlp_width_sweep] [--quick]
     overparam figure mlp-width-sweep
@@ -59,6 +62,13 @@ def check_args(args) -> None:
     need("n", args.n, args.n >= 2, "integers >= 2")
     need("noise", args.noise, np.isfinite(args.noise) and args.noise >= 0, "finite values >= 0")
     need("teacher-steps", args.teacher_steps, args.teacher_steps >= 1, "integers >= 1")
+
+
+def _train_loss(run):
+    """variant -> mean training loss over seeds, per width."""
+    return {v: block["train_loss"][:, j].mean(-1)
+            for v, block, j in (("dense", run.pruned, 0), ("pruned", run.pruned, 1),
+                                ("pruned+finetuned", run.finetuned, 1), ("small", run.small, 1))}
 
 
 def _variant_stats(run, metric, scale=1.0):
@@ -111,6 +121,7 @@ def main(argv=None) -> int:
     tr = sims.mlp_ensemble(task, teacher_w, [1.0, q], **common)
     fr = sims.mlp_ensemble(task, teacher_w, [1.0, q], freeze_first_layer=True, **common)
     tr_st = _variant_stats(tr, "test_loss")
+    tr_train, fr_train = _train_loss(tr), _train_loss(fr)["dense"]
     fr_exact = sims.summarize(fr.risk_exact["pruned"][:, 0])
     p_line = np.unique(np.concatenate([np.round(np.geomspace(teacher_w.min(), teacher_w.max(),
                                                              200)), teacher_w])).astype(int)
@@ -130,7 +141,9 @@ def main(argv=None) -> int:
                              nonzero=int(p * 74) if v == "dense" else int(dig.nonzero[i, 1]),
                              metric="test_error_percent", mean=float(dig_st[v][0][i]),
                              stderr=float(dig_st[v][1][i]), theory="", rel_to_rf_theory="",
-                             z=""))
+                             z="", train_loss=float(dig.pruned["train_loss"][i, 0].mean()
+                                                    if v == "dense" else
+                                                    _train_loss(dig)[v][i])))
     for i, p in enumerate(teacher_w):
         th = float(theory[i])
         ok = np.isfinite(th)
@@ -145,14 +158,16 @@ def main(argv=None) -> int:
                              mean=float(m), stderr=float(s), theory=th if ok else "",
                              rel_to_rf_theory=float(m / th - 1) if ok else "",
                              z=float((m - th) / s) if ok and v == "frozen-dense" and s > 0
-                             else ""))
+                             else "",
+                             train_loss=float(fr_train[i] if v == "frozen-dense"
+                                              else tr_train[v][i])))
     params = {"figure": "mlp-width-sweep", **vars(args), "digits": data.describe(),
               "digits_training": dig.parameters, "teacher_task": task.describe(),
               "teacher_training": tr.parameters, "digits_widths": digits_w,
               "teacher_widths": teacher_w,
               "theory": "asymptotics.rf_dense_risk(second_moment='exact'), conditional on W"}
     cols = ["data", "width", "variant", "keep_fraction", "nonzero", "metric", "mean", "stderr",
-            "theory", "rel_to_rf_theory", "z"]
+            "theory", "rel_to_rf_theory", "z", "train_loss"]
     _io.write_csv(outdir / "mlp_width_sweep.csv", rows, columns=cols, parameters=params)
 
     # ---- figure
@@ -201,15 +216,17 @@ def main(argv=None) -> int:
     for i, p in enumerate(teacher_w):
         print(f"{p:>5} {tr_st['dense'][0][i]:>9.4f} {fr_exact.mean[i]:>9.4f} {theory[i]:>9.4f} "
               f"{dep[i]:>+12.1%} {fz[i]:>+11.1%}")
+    def span(v):
+        return (f"{np.nanmin(v[wide]):+.1%} to {np.nanmax(v[wide]):+.1%}" if wide.any()
+                else "n/a (no width >= 2n)")
+
     i256 = len(digits_w) - 1
     print(f"mlp-width-sweep: digits width {digits_w[i256]}: test error dense "
           f"{dig_st['dense'][0][i256]:.2f} %, pruned to {q:g} {dig_st['pruned'][0][i256]:.2f} %, "
           f"+ fine-tuned {dig_st['pruned+finetuned'][0][i256]:.2f} %, small "
           f"{dig_st['small'][0][i256]:.2f} %; teacher widths >= 2n: trained dense departs from "
-          f"the random-features theory by {np.nanmin(dep[wide]) if wide.any() else np.nan:+.1%} to "
-          f"{np.nanmax(dep[wide]) if wide.any() else np.nan:+.1%}, the frozen network by "
-          f"{np.nanmin(fz[wide]) if wide.any() else np.nan:+.1%} to "
-          f"{np.nanmax(fz[wide]) if wide.any() else np.nan:+.1%}; digits {t_dig:.0f} s, total "
+          f"the random-features theory by {span(dep)}, the frozen network by {span(fz)}; "
+          f"digits {t_dig:.0f} s, total "
           f"{t_all:.0f} s -> {outdir}/mlp_width_sweep.png")
     return 0
 
