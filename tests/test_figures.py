@@ -20,7 +20,7 @@ def _has_outputs(folder, names):
 
 def test_every_figure_is_listed():
     assert set(available_figures()) == {
-        "coordinate-law", "dense-double-descent", "heavy-tailed-compressibility",
+        "coordinate-law", "dense-double-descent", "heavy-tailed-compressibility", "mlp-width-sweep",
         "pruning-at-init", "pruning-at-init-phase", "pruning-threshold", "pruning-vs-keep",
         "rf-proportional-limit", "rf-retraining-vs-width", "rf-sparse-double-descent", "sparse-double-descent"}
 
