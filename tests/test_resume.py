@@ -23,7 +23,7 @@ from overparam import cli
 ROOT = Path(__file__).resolve().parents[1]
 
 LINEAR = ["--model", "linear", "--spectrum", "isotropic:pool=120,support=10", "--n", "60",
-          "--noise", "0.5", "--p", "30", "120", "--trials", "300", "--seed", "4"]
+          "--noise", "0.5", "--p", "30", "120", "--trials", "150", "--seed", "4"]
 SETTINGS = {
     "linear-pruned": ["--model", "linear", "--spectrum", "isotropic:pool=120,support=10",
                       "--n", "60", "--noise", "0.5", "--p", "120", "--keep", "10",
@@ -85,7 +85,7 @@ def resume_and_check(argv, tmp_path: Path, total: int) -> None:
 
 
 def test_killed_linear_sweep_resumes_to_the_uninterrupted_table(tmp_path, capsys):
-    resume_and_check(LINEAR, tmp_path, total=300)
+    resume_and_check(LINEAR, tmp_path, total=150)
     capsys.readouterr()
     # the same folder with another seed: refused before anything runs, no table written
     other = [*LINEAR[:-1], "5"]
