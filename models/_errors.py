@@ -20,6 +20,8 @@ def _fail(name: str, problem: str, allowed: str) -> None:
 
 def as_finite_array(name: str, value, *, ndim: int | None = None) -> np.ndarray:
     """Convert to a float64 NumPy array and check every entry is finite."""
+    if np.iscomplexobj(value):  # float64 conversion would drop the imaginary part silently
+        _fail(name, f"has complex values (dtype {np.asarray(value).dtype})", "finite real numbers")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):

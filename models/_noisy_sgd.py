@@ -206,14 +206,16 @@ class NoisySGDTask:
                teacher_key: jax.Array | None = None) -> "NoisySGDTask":
         """Validated constructor; defaults are the reference experiment of ``docs/heavy_tailed_sgd.md``
         (``teacher_key=None`` is ``jax.random.key(0)``, see :meth:`TeacherTask.create`)."""
-        task = TeacherTask.create(d=d, units=teacher_units, n_train=n_train, n_test=n_test,
-                                  key=teacher_key)
+        # every check before the teacher is drawn (jax.random: compiled)
+        n_train = int(check_int_range("n_train", n_train, 2))
         net = OneHiddenLayerNet.create(width=width, form=form, activation=activation, init=init)
         steps = int(check_int_range("steps", steps, 1))
         batch = int(check_int_range("batch", batch, 1, n_train))
         eta = float(check_positive("eta", eta))
-        return cls(task=task, net=net, steps=steps, batch=batch, eta=eta,
-                   noise_type=check_choice("noise_type", noise_type, NOISE_TYPES))
+        noise_type = check_choice("noise_type", noise_type, NOISE_TYPES)
+        task = TeacherTask.create(d=d, units=teacher_units, n_train=n_train, n_test=n_test,
+                                  key=teacher_key)
+        return cls(task=task, net=net, steps=steps, batch=batch, eta=eta, noise_type=noise_type)
 
     def init_params(self, key: jax.Array, dtype=jnp.float32) -> dict:
         """Initial parameters ``{"hidden": (n, d), "output": (n,)}`` of the student in

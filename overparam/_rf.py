@@ -158,13 +158,22 @@ class RFProblem:
 
 
 def problem(args) -> RFProblem:
+    if args.weights is None and args.teacher is None and args.pool is not None:
+        # drawing W runs jax.random (compiled): refuse bad grid and pruning flags before it
+        _check_flags(int(check_int_range("--pool", args.pool, 1)), args)
     task = build_task(args)
-    p, n, ridge = _linear.grid(task.pool_size, args)
+    return RFProblem(task, *_check_flags(task.pool_size, args))
+
+
+def _check_flags(pool: int, args) -> tuple:
+    """The validated ``(p, n, ridge, keep, rules, retrain)`` of the flags for ``pool`` rows of
+    ``W`` (``keep`` None and no rules without ``--keep``)."""
+    p, n, ridge = _linear.grid(pool, args)
     if args.keep is None:
         for flag in ("rule", "retrain"):
             if getattr(args, flag):
                 raise InputError(f"--{flag}: needs --keep; allowed: --keep S [S ...] with --{flag}")
-        return RFProblem(task, p, n, ridge)
+        return p, n, ridge, None, (), ()
     keep = check_int_range("--keep", args.keep, 1)
     if keep.max() > p.min():
         raise InputError(f"--keep: got {int(keep.max())} with p = {int(p.min())}; allowed: "
@@ -183,7 +192,7 @@ def problem(args) -> RFProblem:
                          "no closed form; allowed: none, fresh (simulate and compare accept same)")
     check_int_range("--draws", args.draws, 2)
     check_int_range("--theory-seed", args.theory_seed, 0)
-    return RFProblem(task, p, n, ridge, keep, rules, retrain)
+    return p, n, ridge, keep, rules, retrain
 
 
 def _pruned_theory_rows(pr: RFProblem, args) -> list[dict]:
