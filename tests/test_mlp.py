@@ -110,6 +110,18 @@ def test_reproducible_and_compiled_once_across_seeds(task, frozen):
     assert not np.array_equal(other.pruned["test_loss"], frozen.pruned["test_loss"])
 
 
+def test_checkpoint_resumes_the_same_numbers(task, frozen, tmp_path):
+    kw = dict(widths=[POOL], keep_fraction=[1.0, 0.5], seeds=SEEDS, freeze_first_layer=True,
+              finetune=True, steps=3000, finetune_steps=200, n_test=50, dtype=jnp.float64)
+    ck = tmp_path / "mlp.npz"
+    first = sims.mlp_ensemble(task, key=KEY, checkpoint=ck, **kw)
+    assert ck.exists()
+    resumed = sims.mlp_ensemble(task, key=KEY, checkpoint=ck, **kw)   # every chunk from disk
+    for run in (first, resumed):
+        np.testing.assert_array_equal(run.outputs["finetuned"], frozen.outputs["finetuned"])
+        np.testing.assert_array_equal(run.pruned["test_loss"], frozen.pruned["test_loss"])
+
+
 # ----------------------------------------------------------------------------- masks
 @pytest.mark.parametrize("scope", ["layer", "global"])
 def test_magnitude_mask_keeps_a_fixed_count(scope):
