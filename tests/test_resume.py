@@ -99,7 +99,7 @@ def test_killed_linear_sweep_resumes_to_the_uninterrupted_table(tmp_path, capsys
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SETTINGS))
 def test_killed_sweep_resumes_in_every_setting(tmp_path, name):
-    resume_and_check(SETTINGS[name], tmp_path, total=60 if "seeds" in SETTINGS[name] else 200)
+    resume_and_check(SETTINGS[name], tmp_path, total=60 if "--seeds" in SETTINGS[name] else 200)
 
 
 def test_a_file_is_not_taken_for_a_checkpoint(tmp_path, capsys):
