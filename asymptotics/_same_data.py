@@ -50,7 +50,7 @@ prediction IS the fixed-support formula, exactly.
 
 Validity (status INVALID, value NaN): ``p <= n`` (not an interpolating fit), ``s > n - 6``
 (the inverse-Wishart moments need ``N - s - 3 > 0`` with a margin), no dropped error
-(``D_U <= 0``) or a non-positive noise norm ``||e_perp||^2``.  Ridge fits are refused
+(``D_U <= 0``) or a negative noise norm ``||e_perp||^2`` (beyond rounding).  Ridge fits are refused
 (:data:`RIDGE_MESSAGE`): the conditioning uses the interpolation constraint ``X b = y``.
 """
 
@@ -171,9 +171,11 @@ def same_data_point(task: LinearTask, p, s, n, rules: tuple[str, ...]) -> dict:
     D = jnp.sum(count * lam * ((m - bc) ** 2 + v * v))
     ae = (b2 - bb) / a                                          # <alpha_hat, e>
     ne2 = n * dense.sigma_p2 - ae**2                            # ||e_perp||^2
-    se2 = ne2 / (n - 1.0)
+    # noise 0 and nothing unmodelled: ||e_perp|| = 0 up to rounding of the sums
+    ne2_ok = ne2 >= -1e-10 * n * (dense.sigma_p2 + D)
+    se2 = jnp.maximum(ne2, 0.0) / (n - 1.0)
     total_signal = jnp.sum(lam * beta**2)
-    valid = ok_dense & (s <= n - KEEP_MARGIN) & (ne2 > 0) & (s < jnp.sum(count))
+    valid = ok_dense & (s <= n - KEEP_MARGIN) & ne2_ok & (s < jnp.sum(count))
     out = {k: [] for k in ("risk", "fixed_support", "unanchored", "threshold", "status")}
     for rule in rules:
         scale = jnp.sqrt(lam) if rule == "saliency" else jnp.ones_like(lam)
@@ -194,7 +196,9 @@ def same_data_point(task: LinearTask, p, s, n, rules: tuple[str, ...]) -> dict:
         conv = conv & ((thr.status == Status.CONVERGED) | ~ok_dense)
         status = jnp.where(good, Status.CONVERGED,
                            jnp.where(conv, Status.INVALID, Status.NOT_CONVERGED))
-        out["risk"].append(jnp.where(good, fixed + ex_sel - ex_ind, jnp.nan))
+        # (the risk is at least sigma_p^2; the floor only removes rounding, e.g. at noise 0)
+        risk = jnp.maximum(fixed + ex_sel - ex_ind, dense.sigma_p2)
+        out["risk"].append(jnp.where(good, risk, jnp.nan))
         out["fixed_support"].append(jnp.where(good, fixed, jnp.nan))
         out["unanchored"].append(jnp.where(good, sigma_s2 + ex_sel, jnp.nan))
         out["threshold"].append(jnp.where(good, thr.value, jnp.nan))

@@ -20,6 +20,7 @@ ridgeless risk diverges.  Agreement is judged by ``overparam.compare``.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -80,9 +81,12 @@ def main(argv=None) -> int:
     line = asy.pruned_risk(task, p=p_line, keep=s, rule=RULES, throw=False)
     th = asy.pruned_risk(task, p=p_mc, keep=s, rule=RULES, throw=False)
     # same-data retraining (magnitude, saliency): the conditional-Gaussian prediction, p > n
+    # (one call for the line and the Monte Carlo points: one compiled grid)
     p_same = p_line[p_line > n]
-    same_line = asy.same_data_risk(task, p=p_same, keep=s, rule=RULES[:2], throw=False)
-    same_mc = asy.same_data_risk(task, p=p_mc, keep=s, rule=RULES[:2], throw=False)
+    same = asy.same_data_risk(task, p=np.concatenate([p_same, p_mc]), keep=s, rule=RULES[:2],
+                              throw=False)
+    same_line = dataclasses.replace(same, risk=same.risk[:p_same.size])
+    same_mc = dataclasses.replace(same, risk=same.risk[p_same.size:])
     baseline = float(asy.train_small_risk(task, keep=s, n=n).exact)
     # simulation: p < n and p > n in separate calls (two small compiled functions)
     key = jax.random.key(args.seed)
