@@ -21,8 +21,12 @@ loop over seeds at equal work, and the digits quality bar against scikit-learn.
 FLOPs per training example and step (2 per multiply-add): forward ``2 (d p + p k)``, backward
 twice that: ``6 (d p + p k)``; each recorded evaluation ``2 (d p + p k) (n_train + n_test)``.
 
+(3) With ``--padding``: widths 16-256 (4 seeds, 300 steps) trained in one call padded to 256
+    and masked, one call per width, and ``pad_widths="auto"`` (groups within a factor 2):
+    compiled calls, first call (compile + run) and warm time; the numbers must agree.
+
 Usage: ``python benchmarks/bench_mlp.py [--quick] [--seeds S] [--steps T] [--width P]
-[--repeats R] [--skip-quality]``.
+[--repeats R] [--skip-quality] [--padding]``.
 """
 
 from __future__ import annotations
@@ -61,6 +65,8 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=500)
     ap.add_argument("--width", type=int, default=256)
     ap.add_argument("--skip-quality", action="store_true")
+    ap.add_argument("--padding", action="store_true",
+                    help="also time widths padded into one call vs one call per width vs groups")
     a = ap.parse_args(argv)
     if a.quick:
         a.seeds, a.steps, a.width, a.repeats, a.baseline_repeats = 4, 50, 32, 1, 1
@@ -104,6 +110,26 @@ def main(argv=None) -> int:
           f"seeds {tl['median_s']:.2f} s ({res['loop']['examples_per_s']:.3g} examples/s; first "
           f"call {first_l:.1f} s): {res['speedup']:.2f}x; max |difference| {worst:.1e}")
 
+    if a.padding:
+        # (3) widths: one padded call, one call per width, or groups within a factor 2
+        ws = [16, 32, 64, 128, 256] if not a.quick else [8, 16, 32]
+        pkw = dict(keep_fraction=[1.0], seeds=4, key=jax.random.key(2),
+                   steps=300 if not a.quick else 30)
+        res["padding"] = {}
+        runs = {}
+        for mode in (True, False, "auto"):
+            f = lambda mode=mode: sims.mlp_ensemble(data, ws, pad_widths=mode, **pkw)  # noqa: E731
+            first, runs[mode] = _common.first_call(f)
+            warm = _common.summary(_common.time_call(f, 1))["median_s"]
+            groups = len(_mlp.width_groups(np.array(ws), mode))
+            res["padding"][str(mode)] = dict(first_call_s=first, warm_s=warm, groups=groups)
+            print(f"widths {ws}, pad_widths={mode!s:<5}: {groups} compiled call(s), first call "
+                  f"{first:.1f} s, warm {warm:.2f} s")
+        diff = max(float(np.max(np.abs(runs[True].pruned[m] - runs[mo].pruned[m])))
+                   for m in _mlp.METRICS for mo in (False, "auto"))
+        assert diff < 1e-3, f"padded and unpadded widths differ by {diff}"
+        res["padding"]["max_abs_difference"] = diff
+
     if not a.skip_quality:
         t0 = time.perf_counter()
         qkw = {} if not a.quick else dict(steps=200, finetune_steps=100)
@@ -128,7 +154,8 @@ def main(argv=None) -> int:
                         ("ours, pruned to 10 % + fine-tuned", ft),
                         (f"ours, small dense width {int(q.small_width[0, 1])} (same count)",
                          small)):
-            print(f"  {name:<40} {100 * v.mean():6.2f} +- {100 * v.std(ddof=1) / np.sqrt(v.size):.2f}")
+            se = 100 * v.std(ddof=1) / np.sqrt(v.size)
+            print(f"  {name:<40} {100 * v.mean():6.2f} +- {se:.2f}")
         print(f"  dense vs scikit-learn: {100 * (dense.mean() - sk.mean()):+.2f} points (bar: "
               f">= -1.5); pruning + fine-tuning: {100 * (ft.mean() - dense.mean()):+.2f} points "
               f"(bar: >= -3); ours {t_q:.0f} s (3 seeds x dense, pruned, fine-tuned, small, "

@@ -6,9 +6,9 @@ downloaded).  scikit-learn is an optional extra: ``pip install "overparam[digits
 
 Split and scaling.  A stratified train/test split fixed by a PRNG key: in every class,
 the ``round(test_fraction * n_c)`` images with the smallest of one draw of uniforms
-``jax.random.uniform(key, (1797,))`` go to the test set.  Features are standardized with the *training* mean and standard
-deviation (a pixel constant on the training set keeps scale 1), so nothing about the test set
-leaks into training.
+``jax.random.uniform(key, (1797,))`` go to the test set.  Features are standardized with
+the *training* mean and standard deviation (a pixel constant on the training set keeps
+scale 1), so nothing about the test set leaks into training.
 """
 
 from __future__ import annotations

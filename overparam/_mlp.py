@@ -60,7 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
                    help="PRNG seed (key = jax.random.key(seed)); digits: also the split")
     t = parser.add_argument_group("training (defaults per data set)")
     t.add_argument("--optimizer", default=None, help="gd | sgd | adam")
-    t.add_argument("--lr", default=None, help="learning rate (finite > 0) or auto (gd/sgd, teacher)")
+    t.add_argument("--lr", default=None,
+                   help="learning rate (finite > 0) or auto (gd/sgd, teacher)")
     t.add_argument("--steps", type=float, default=None, help="training steps")
     t.add_argument("--batch-size", default=None, help="minibatch size, or full")
     t.add_argument("--finetune-steps", type=float, default=None, help="fine-tuning steps")

@@ -58,6 +58,7 @@ import numpy as np
 import optax
 
 from models import InputError, RFTask
+from models._activations import activation_fn
 from models._digits import DigitsData
 from models._errors import as_finite_array, check_choice, check_int_range
 from models._keys import check_key
@@ -116,7 +117,8 @@ class _Config:
 
 def log_steps(steps: int, count: int = 16) -> np.ndarray:
     """``0`` and about ``count`` log-spaced steps up to ``steps`` (unique integers)."""
-    return np.unique(np.concatenate([[0], np.round(np.geomspace(1, steps, count))])).astype(np.int64)
+    steps_ = np.round(np.geomspace(1, steps, count))
+    return np.unique(np.concatenate([[0], steps_])).astype(np.int64)
 
 
 def _loss_fn(cfg: _Config):
@@ -170,11 +172,9 @@ def _auto_lr(cfg: _Config, params, mask, x, y, lr):
     phi = features(params["hidden"], x, cfg.activation, cfg.centred) * on
     n, p = phi.shape
     g = (phi @ phi.T if n <= p else phi.T @ phi) / n
-    top = jnp.linalg.eigvalsh(g)[-1]
+    top = jnp.maximum(jnp.linalg.eigvalsh(g)[-1], jnp.finfo(x.dtype).tiny)   # no feature: no step
     curv = 2.0 * top
     if not cfg.freeze:
-        from models._activations import activation_fn
-
         z = jnp.matmul(x, params["hidden"].T, precision=jax.lax.Precision.HIGHEST)
         slope = jax.vmap(jax.grad(lambda t: activation_fn(cfg.activation)(t)))(z.ravel())
         c = jnp.max(jnp.where(jnp.repeat(on[None, :], n, 0).ravel() > 0, slope**2, 0.0))
@@ -195,7 +195,7 @@ def _minibatch(cfg: _Config):
     return draw
 
 
-def _fit(cfg, params, mask, key, data, lr, steps, records):
+def _fit(cfg, params, mask, key, data, lr, records):
     """Train ``params`` (masked) and record the metrics; returns final params and curves."""
     x_tr, y_tr = data[0], data[1]
     loss = _loss_fn(cfg)
@@ -204,7 +204,6 @@ def _fit(cfg, params, mask, key, data, lr, steps, records):
     tr = Trainer(loss, _optimizer(cfg, step), mask=mask, minibatch=_minibatch(cfg))
     state, curves = train(tr, tr.init(key, params), (x_tr, y_tr), jnp.asarray(records),
                           lambda s: metrics(s.params))
-    del steps
     return state.params, curves
 
 
@@ -245,7 +244,7 @@ def _kernel(keys, widths, smalls, lr, consts, cfg: _Config):
         def per_width(p, ms):
             active = unit_mask(cfg.width, p, cfg.d, cfg.k, dt)
             dense, d_curves = _fit(cfg, init(cfg.width, p), active, k_batch, data, lr,
-                                   cfg.steps, cfg.records)
+                                   cfg.records)
 
             def per_keep(m):
                 mask = magnitude_mask(dense, active, m, scope=cfg.scope,
@@ -253,14 +252,13 @@ def _kernel(keys, widths, smalls, lr, consts, cfg: _Config):
                 pruned = jax.tree.map(lambda v, q: jnp.where(q != 0, v, 0.0), dense, mask)
                 out = {"pruned": (metrics(pruned), pruned["output"])}
                 if cfg.finetune:
-                    ft, ft_curves = _fit(cfg, pruned, mask, k_ft, data, lr, cfg.ft_steps,
-                                         cfg.ft_records)
+                    ft, ft_curves = _fit(cfg, pruned, mask, k_ft, data, lr, cfg.ft_records)
                     out["finetuned"] = (metrics(ft), ft["output"], ft_curves,
                                         jax.tree.map(lambda v, q: jnp.sum((v != 0) & (q == 0)),
                                                      ft, mask))
                 s_mask = unit_mask(cfg.small, m, cfg.d, cfg.k, dt)
                 small, s_curves = _fit(cfg, init(cfg.small, m), s_mask, k_batch, data, lr,
-                                       cfg.steps, cfg.records)
+                                       cfg.records)
                 out["small"] = (metrics(small), small["output"], s_curves)
                 # weights kept by each mask (frozen first layer: the trainable second layer)
                 count = ((lambda q: jnp.sum(q["output"] != 0)) if cfg.freeze else
@@ -532,7 +530,7 @@ def mlp_ensemble(data, widths, keep_fraction=(1.0,), *, seeds: int, key: jax.Arr
         n_test = data.x_test.shape[0]
         consts = (jnp.asarray(data.x_train, dt), jnp.asarray(data.y_train, jnp.int32),
                   jnp.asarray(data.x_test, dt), jnp.asarray(data.y_test, jnp.int32))
-    models_activation_check(activation)
+    activation_fn(activation)
     chunk = seeds if chunk is None else min(int(check_int_range("chunk", chunk, 1)), seeds)
     smalls = small_width(widths[:, None], keep[None, :])                      # (W, K)
     records = log_steps(steps)
@@ -580,16 +578,11 @@ def mlp_ensemble(data, widths, keep_fraction=(1.0,), *, seeds: int, key: jax.Arr
                           pad_widths=pad_widths))
 
 
-def models_activation_check(activation) -> None:
-    from models._activations import activation_fn
-    activation_fn(activation)
-
-
 def _assemble(outs, groups, data, teacher, widths, keep, smalls, seeds, records, ft_records,
               frozen, parameters) -> MLPSimulation:
     W, K = widths.size, keep.size
 
-    def gather(get, shape_tail_fn):
+    def gather(get):
         arrs = [None] * W
         for out, g in zip(outs, groups):
             a = get(out)                                  # (S, Wg, ...)
@@ -600,7 +593,7 @@ def _assemble(outs, groups, data, teacher, widths, keep, smalls, seeds, records,
     def metric_block(get):
         res = {}
         for name in METRICS:
-            per = gather(lambda o: get(o)[name], None)      # list of (S, ...)
+            per = gather(lambda o: get(o)[name])      # list of (S, ...)
             res[name] = np.stack([np.moveaxis(np.asarray(a, np.float64), 0, -1) for a in per])
         return res
 
@@ -611,7 +604,7 @@ def _assemble(outs, groups, data, teacher, widths, keep, smalls, seeds, records,
     def curve_block(get):
         res = {}
         for name in METRICS:
-            per = gather(lambda o: get(o)[name], None)       # (S, [K,] R)
+            per = gather(lambda o: get(o)[name])       # (S, [K,] R)
             res[name] = np.stack([np.moveaxis(np.asarray(a, np.float64), 0, -2) for a in per])
         return res
 
@@ -623,18 +616,18 @@ def _assemble(outs, groups, data, teacher, widths, keep, smalls, seeds, records,
         curves["finetuned"] = curve_block(lambda o: o["keeps"]["finetuned"][2])
         for out in outs:
             violations += int(sum(np.sum(v) for v in jax.tree.leaves(out["keeps"]["finetuned"][3])))
-    nz = gather(lambda o: o["keeps"]["nonzero"][0], None)          # (S, K)
-    nz_small = gather(lambda o: o["keeps"]["nonzero"][1], None)
+    nz = gather(lambda o: o["keeps"]["nonzero"][0])          # (S, K)
+    nz_small = gather(lambda o: o["keeps"]["nonzero"][1])
     nonzero = np.stack([a[0] for a in nz]).astype(np.int64)
     if not all(np.array_equal(a, b) for a, b in zip(nz, nz_small)):
-        raise AssertionError("pruned and small networks differ in nonzero count")  # pragma: no cover
+        raise AssertionError("pruned and small networks differ in nonzero count")
     risk_exact = outputs = None
     if frozen:
         pool = int(widths.max())
 
         def out_block(get, variant):
             per = []
-            for a in gather(get, None):                  # (S, [K,] P_g, 1)
+            for a in gather(get):                  # (S, [K,] P_g, 1)
                 a = np.moveaxis(np.asarray(a, np.float64)[..., 0], 0, -2)
                 per.append(np.concatenate(
                     [a, np.zeros(a.shape[:-1] + (pool - a.shape[-1],))], axis=-1))

@@ -210,7 +210,8 @@ def test_digits_ensemble_trains_prunes_and_finetunes(digits_run):
     np.testing.assert_array_equal(r.nonzero, r.small_width * (64 + 10))
     acc = r.pruned["test_accuracy"]
     assert acc.shape == (2, 2, 2) and np.all(acc[:, 0] > 0.25)    # chance is 0.1
-    assert np.all(r.curves["dense"]["train_loss"][..., -1] < r.curves["dense"]["train_loss"][..., 0])
+    loss = r.curves["dense"]["train_loss"]                    # (W, S, records)
+    assert np.all(loss[..., -1] < loss[..., 0])
     np.testing.assert_array_equal(r.record_steps[[0, -1]], [0, 60])
     assert np.all(np.isnan(r.dense["test_accuracy"]) == False)  # noqa: E712
 
