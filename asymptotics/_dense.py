@@ -185,9 +185,11 @@ def _dense_grid(task: LinearTask, p, n, ridge) -> jax.Array:
         task, p, jnp.asarray(n, jnp.float64), jnp.asarray(ridge, jnp.float64)))
 
 
-#: ``dense_risk`` solves the grid as a curve (:func:`_dense_curve_grid`) when ``points x
-#: pool`` reaches this many atom evaluations per pass; below it, compiling the curve
-#: solver (~2 s on a CPU, ~1 s more than the per-point solver) costs more than it saves.
+#: ``dense_risk`` solves the grid as a curve (:func:`_dense_curve_grid`) on a CPU when
+#: ``points x pool`` reaches this many atom evaluations per pass; below it, compiling the
+#: curve solver (~2 s, ~1 s more than the per-point solver) costs more than it saves.  On
+#: an accelerator the per-point ``vmap`` stays: there the whole grid is one parallel pass per
+#: Newton step, while the curve's point-by-point ``scan`` would be latency-bound.
 CURVE_MIN_WORK = 1 << 20
 
 
@@ -231,9 +233,9 @@ def dense_risk(task: LinearTask, p=None, n=None, ridge=None, *, throw: bool = Tr
 
     ``p``, ``n`` and ``ridge`` (scalars or arrays, broadcast together) default to the whole
     pool, ``task.n`` and ``task.ridge``.  The whole grid is one ``jit``-compiled call
-    (float64): a ``vmap`` of the per-point solver, or for large grids (``points x pool >=``
-    :data:`CURVE_MIN_WORK`) the curve solver of :mod:`asymptotics._curve` (continuation
-    along the sorted grid, one pass per point; same values to ~1e-13).  Ridgeless points
+    (float64): a ``vmap`` of the per-point solver, or on a CPU for large grids (``points x
+    pool >=`` :data:`CURVE_MIN_WORK`) the curve solver of :mod:`asymptotics._curve`
+    (continuation along the sorted grid, one pass per point; same values to ~1e-13).  Ridgeless points
     with ``p = n`` return ``inf`` with status DIVERGED.
 
     Example:
@@ -249,7 +251,7 @@ def dense_risk(task: LinearTask, p=None, n=None, ridge=None, *, throw: bool = Tr
     shape, flat = validate_dense_grid(task, p, n, ridge)
     size, padded = _grid.pad(flat)
     big = len(padded["p"]) * task.pool_size >= CURVE_MIN_WORK
-    kernel = _dense_curve_grid if big else _dense_grid
+    kernel = _dense_curve_grid if big and jax.default_backend() == "cpu" else _dense_grid
     out = kernel(task, padded["p"], padded["n"].astype(np.float64),
                  padded["ridge"].astype(np.float64))
     res = _grid.unpack(out, DensePoint, size, shape)

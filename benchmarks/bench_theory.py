@@ -140,7 +140,10 @@ def run_case(task, ps, ridge, repeats, baseline_repeats, info):
         _, padded = _grid.pad(flat)
         args = (task, jnp.asarray(padded["p"]), jnp.asarray(padded["n"], jnp.float64),
                 jnp.asarray(padded["ridge"], jnp.float64))
-        curve_path = len(padded["p"]) * K >= getattr(_dense, "CURVE_MIN_WORK", np.inf)
+        import jax
+
+        curve_path = (len(padded["p"]) * K >= getattr(_dense, "CURVE_MIN_WORK", np.inf)
+                      and jax.default_backend() == "cpu")
         fn = _dense._dense_curve_grid if curve_path else _dense._dense_grid
         _common.block(fn(*args))
         ktimes = _common.time_call(lambda: fn(*args), repeats)

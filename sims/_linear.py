@@ -12,7 +12,8 @@ pool features beyond ``P`` (a sum of independent Gaussians is one Gaussian).  Ev
 
 * ``p < n``: primal normal equations ``(X^T X / n + lambda_r I) b = X^T y / n`` (OLS at 0);
 * ``p >= n``: dual form ``b = X^T (X X^T / n + lambda_r I)^{-1} y / n`` (the min-norm
-  interpolator at ``lambda_r = 0``, the limit of gradient descent from zero).
+  interpolator at ``lambda_r = 0``, the limit of gradient descent from zero), the Gram
+  matrices of a trial's dual points built once along ``p`` (:func:`_dual_curve`).
 
 Shapes are fixed by padding (unused rows and columns are masked out and get a unit
 diagonal), so one compiled function serves the whole grid; trials are ``vmap``-ed in chunks
@@ -51,6 +52,53 @@ def _sample(key, lam_p, beta_p, tail_sd, noise, n_max: int, dtype):
     return x, y
 
 
+def _dual_curve(x, y, grid):
+    """Min-norm / ridge fits (dual form, :func:`models.ridge_dual`) at every ``(p, n, ridge)``
+    row of ``grid`` from ONE draw, with the Gram matrices shared along ``p``.
+
+    ``X_p X_p^T = sum`` over the column blocks of ``X`` below ``p``: the points are solved
+    in increasing ``p`` (``lax.scan``), the running Gram adding the whole blocks passed since
+    the previous point (static block width ``w``, about ``P/16``), and each point adding its
+    own partial block.  A curve of ``G`` dual points then costs one full Gram (``2 n^2 P``)
+    plus ``G`` partial blocks (``2 n^2 w``) instead of ``G`` full-width Grams of masked copies.
+    Same values as ``ridge_dual`` on each point (to rounding: the Gram is summed by blocks).
+    Returns ``(G, P)`` coefficients in the order of ``grid``."""
+    n_max, P = x.shape
+    w = max(32, -(-P // 16))
+    blocks = -(-P // w)
+    xp = jnp.zeros((n_max, blocks * w), x.dtype).at[:, :P].set(x)
+    order = jnp.argsort(grid[:, 0])
+    g = grid[order]
+
+    def block(b):
+        return jax.lax.dynamic_slice(xp, (jnp.zeros((), jnp.int32), (b * w).astype(jnp.int32)),
+                                     (n_max, w))
+
+    def add_block(b, gram):
+        xb = block(b)
+        return gram + jnp.matmul(xb, xb.T, precision=_HI)
+
+    def point(carry, row):
+        gram, done = carry                      # gram: first done * w columns
+        p, n, ridge = row[0], row[1], row[2]
+        full = jnp.minimum((p // w).astype(jnp.int32), blocks)
+        gram = jax.lax.fori_loop(done, full, add_block, gram)
+        start = jnp.minimum(full, blocks - 1)
+        cols_b = ((start * w + jnp.arange(w)) < p) & (full < blocks)
+        xb = block(start) * cols_b.astype(x.dtype)[None, :]
+        rows = (jnp.arange(n_max) < n).astype(x.dtype)
+        k = ((gram + jnp.matmul(xb, xb.T, precision=_HI)) * rows[:, None] * rows[None, :] / n
+             + jnp.diag(ridge * rows + (1.0 - rows)))
+        alpha = jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(k), y * rows / n)
+        cols = (jnp.arange(P) < p).astype(x.dtype)
+        b = jnp.matmul(x.T, alpha, precision=_HI) * cols
+        return (gram, jnp.maximum(done, full)), b
+
+    init = (jnp.zeros((n_max, n_max), x.dtype), jnp.zeros((), jnp.int32))
+    _, b = jax.lax.scan(point, init, g)
+    return jnp.zeros_like(b).at[order].set(b)
+
+
 @partial(jax.jit, static_argnames=("n_max", "width_primal", "n_keep", "dtype", "grid_batch"))
 def _trial_chunk(keys, lam_p, beta_p, tail_sd, noise, grid_primal, grid_dual, *, n_max: int,
                  width_primal: int, n_keep: int, dtype, grid_batch: int):
@@ -67,7 +115,10 @@ def _trial_chunk(keys, lam_p, beta_p, tail_sd, noise, grid_primal, grid_dual, *,
             if grid.shape[0] == 0:
                 out.append((jnp.zeros((0,), dtype), jnp.zeros((0, x.shape[1]), dtype)))
                 continue
-            b = jax.lax.map(fit, grid, batch_size=min(grid_batch, grid.shape[0]))
+            if grid is grid_dual:       # Gram matrices shared along p (one draw, many p)
+                b = _dual_curve(x, y, grid)
+            else:
+                b = jax.lax.map(fit, grid, batch_size=min(grid_batch, grid.shape[0]))
             out.append((jax.vmap(risk_of)(b), b))
         return out
 
