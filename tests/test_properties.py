@@ -394,3 +394,23 @@ def test_regression_retrained_risk_not_below_the_noise():
     task = models.LinearTask.create(np.ones(300), beta, noise=0.0, n=1)
     th = asy.pruned_risk(task, p=np.full(4, 300), keep=300, n=302, ridge=0.0)
     assert np.all(th.retrain_exact >= 0.0) and np.all(th.risk >= 0.0)
+
+
+# ------------------------------------------------------------------------------ ridge path
+@pytest.mark.slow
+@examples(4)
+@given(law_cases())
+def test_optimal_ridge_is_the_lowest_point_of_the_ridge_path(case):
+    """The BFGS minimiser of the risk over ridge > 0 (``optimal_ridge``; slow: it compiles per
+    call) is no worse than any point of a ridge path from 1e-8 to 1e3, and than ridgeless.
+    (Where the infimum is approached as ridge -> 0, noise 0, BFGS may stop NOT_CONVERGED by
+    design: then only the status is checked.)"""
+    task, p, n, _ = case
+    opt = asy.optimal_ridge(task, p=p, n=n, throw=False)
+    assert opt.status in (Status.CONVERGED, Status.NOT_CONVERGED)
+    if opt.status != Status.CONVERGED:
+        assert np.isnan(opt.ridge) and np.isnan(opt.risk)
+        return
+    path = asy.dense_risk(task, p=p, n=n, ridge=np.r_[0.0, np.logspace(-8, 3, 31)], throw=False)
+    assert opt.ridge > 0 and np.isfinite(opt.risk)
+    assert opt.risk <= np.min(path.risk) * (1 + 1e-6)
