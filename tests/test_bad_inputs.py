@@ -36,21 +36,27 @@ PRNG_KEY = frozenset({"_threefry_seed", "_threefry_split", "random_seed", "rando
 TRACE_EVENT = "/jax/core/compile/jaxpr_trace_duration"
 
 
+_TRACED: list[list[str]] = []       # the open capture, if any
+
+
+def _listener(event, duration, **kw):
+    if event == TRACE_EVENT and _TRACED:
+        _TRACED[-1].append(kw.get("fun_name"))
+
+
+jax.monitoring.register_event_duration_secs_listener(_listener)  # registered once, idle
+
+
 @contextlib.contextmanager
 def traced():
     """Names of every function JAX traces inside the block (caches cleared first)."""
     names: list[str] = []
-
-    def listener(event, duration, **kw):
-        if event == TRACE_EVENT:
-            names.append(kw.get("fun_name"))
-
     jax.clear_caches()
-    jax.monitoring.register_event_duration_secs_listener(listener)
+    _TRACED.append(names)
     try:
         yield names
     finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
+        _TRACED.remove(names)
 
 
 @pytest.fixture(scope="module")
