@@ -1,6 +1,6 @@
 """Two-layer networks (Flax linen) trained with Optax, their pruning masks and nonzero counts.
 
-Network of width ``p`` on inputs ``x`` in ``R^d`` with ``k`` outputs (``k = 1``: regression):
+Mathematics: ``docs/two_layer_networks.md``.  Network of width ``p`` on inputs ``x`` in ``R^d`` with ``k`` outputs (``k = 1``: regression):
 
     f(x) = sum_{i<=p} a_i phi_i(x),   phi_i(x) = act(w_i.x) - c_i,
 

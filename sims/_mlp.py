@@ -1,7 +1,7 @@
 """Ensembles of two-layer networks: trained, magnitude-pruned, fine-tuned, against small ones.
 
-Mathematics: ``models._mlp`` (the network, masks, counts); ``docs/random_features.md`` for
-the teacher.  One compiled call trains, for a chunk of seeds x every width x every keep
+Mathematics: ``docs/two_layer_networks.md``; ``models._mlp`` (the network, masks, counts);
+``docs/random_features.md`` for the teacher.  One compiled call trains, for a chunk of seeds x every width x every keep
 fraction:
 
 1. the *dense* network of width ``p`` (padded to ``P = max p`` and masked:
@@ -39,8 +39,8 @@ split(fold_in(key_s, 1), 3)``: one ``N(0, 1)`` draw from ``k_init`` gives the in
 (its first ``P`` rows, shared by the dense and the small networks) and the teacher's test
 set (the remaining ``n_test`` rows: ``x`` and the noise), then minibatches and fine-tuning
 minibatches; results do not depend on the chunking or on ``pad_widths`` (up to the rounding
-of sums over padded zeros).  Training
-curves: train/test loss and accuracy at log-spaced steps.  Long runs: ``progress=True`` shows
+of sums over padded zeros).  Training curves: train/test loss and accuracy at log-spaced
+steps.  Long runs: ``progress=True`` shows
 a bar over seed chunks and ``checkpoint=PATH`` resumes (:func:`sims._batching.run_chunks`).
 Precision: ``dtype`` (float32 default), matmuls at ``models.MATMUL_PRECISION``.  Nothing here
 calls ``asymptotics``.
