@@ -229,19 +229,24 @@ class PrunedRiskCurve:
         for i in range(P.shape[0]):
             for j, rule in enumerate(self.rules):
                 for rt in retrain:
+                    # method: exact finite-n formula, asymptotic closed form, or the
+                    # conditional-Gaussian approximation (same data, magnitude / saliency)
                     if rt == "same" and self.retrain_same is None:
-                        val, status = "", "no_theory"
+                        val, status, method = "", "no_theory", ""
                     elif rt == "same":
                         val = float(flat(self.retrain_same)[i, j])
                         status = str(status_names(flat(self.status_same)[i, j]))
+                        method = self.method_same[j]
                     else:
                         val = float((risk if rt == "none" else rte)[i, j])
                         status = str(status_names(st[i, j]))
+                        method = ("exact" if rt == "fresh" and rule in ("oracle", "random")
+                                  else "asymptotic")
                     out.append(dict(p=int(P[i]), n=int(N[i]), ridge=float(R[i]), keep=int(K[i]),
                                     rule=rule, retrain=rt, kappa=float(kap[i]),
                                     dense_risk=float(dr[i]), risk=val,
                                     threshold=float(thr[i, j]), kept_signal=float(ks[i, j]),
-                                    status=status))
+                                    method=method, status=status))
         return out
 
 

@@ -169,6 +169,8 @@ def test_pruned_risk_same_uses_the_prediction():
     # oracle and random supports do not depend on the data: the fixed-support formula, exact
     np.testing.assert_array_equal(th.value("oracle", "same"), th.retrain_exact[:, 2])
     assert th.method_same == ("conditional-gaussian", "conditional-gaussian", "exact")
+    rows = th.rows(retrain=("same",))
+    assert [r["method"] for r in rows[:3]] == list(th.method_same)
     with pytest.raises(InputError, match="^ridge"):
         asy.pruned_risk(task, p=400, keep=40, ridge=0.1, retrain="same")
     plain = asy.pruned_risk(task, p=[200, 400], keep=40, rule=rules)
