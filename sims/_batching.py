@@ -70,8 +70,9 @@ def run_chunks(call, key: jax.Array, trials: int, chunk: int, progress: bool = F
     a count, or a list of devices.  ``progress``: a tqdm bar over trials.  ``checkpoint``: a
     folder where each finished chunk is saved atomically (:class:`TrialCheckpoint`); a rerun
     with the same ``run_key`` (every parameter that changes the numbers) resumes after the
-    last saved trial, whatever the chunk size or device count; a folder written with another
-    ``run_key`` raises ``InputError``.
+    last saved trial, whatever the device count (bit-identical to an uninterrupted run) or
+    chunk size (another chunk size may change the resumed trials in the last bit); a folder
+    written with another ``run_key`` raises ``InputError``.
     """
     devs = _sharding.resolve_devices(devices)
     chunk = _sharding.local_chunk(chunk, trials)
