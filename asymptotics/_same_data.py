@@ -125,7 +125,7 @@ def refit_excess(n, s, cc, cd, D, DS, dbU, bU2, c_r, se2):
     return th0**2 + 2.0 * th_Hc * delta + delta**2 * cH2c + sig_eta2 * (trH - cH2c)
 
 
-def _conditioning(lam, beta, count, m, v, P, G1, G2, a, b2, bb, D, n, s, se2):
+def _conditioning(lam, beta, count, m, v, P, G1, G2, a, b2, D, n, s, se2):
     """Expected summaries of the kept / dropped sets under the selection law, then the refit
     excess (module docstring)."""
     d = m - beta
@@ -187,8 +187,8 @@ def same_data_point(task: LinearTask, p, s, n, rules: tuple[str, ...]) -> dict:
         G1 = count * (_phi(A) - _phi(B))
         G2 = count * (ndtr(-A) + A * _phi(A) + ndtr(B) - B * _phi(B))
         args = (lam, bc, count, m, v)
-        ex_sel, DU = _conditioning(*args, P, G1, G2, a, b2, bb, D, n, s, se2)
-        ex_ind, _ = _conditioning(*args, P, jnp.zeros_like(P), P, a, b2, bb, D, n, s, se2)
+        ex_sel, DU = _conditioning(*args, P, G1, G2, a, b2, D, n, s, se2)
+        ex_ind, _ = _conditioning(*args, P, jnp.zeros_like(P), P, a, b2, D, n, s, se2)
         sigma_s2 = task.noise**2 + total_signal - jnp.sum(lam * bc * beta * P)
         fixed = sigma_s2 * (n - 1.0) / (n - s - 1.0)
         good = valid & (DU > 0) & (thr.status == Status.CONVERGED)

@@ -164,8 +164,9 @@ def main(argv=None) -> int:
                          closed_over_conditional_stderr=ratio.std(ddof=1) / np.sqrt(ratio.size),
                          prototype=proto.mean(), prototype_over_conditional=(proto / cond).mean()))
         r = rows[-1]
-        print(f"{name:50s} p={p:4d} {rule:9s} realized {r['realized']:.4g}+-{r['realized_stderr']:.2g} "
-              f"conditional {r['conditional_mc']:.4g} closed/cond {r['closed_over_conditional']:.4f}"
+        print(f"{name:50s} p={p:4d} {rule:9s} realized {r['realized']:.4g}"
+              f"+-{r['realized_stderr']:.2g} conditional {r['conditional_mc']:.4g} "
+              f"closed/cond {r['closed_over_conditional']:.4f}"
               f"+-{r['closed_over_conditional_stderr']:.4f} prototype/cond "
               f"{r['prototype_over_conditional']:.4f}", flush=True)
     with open(CSV, "w", newline="") as fh:

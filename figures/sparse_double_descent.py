@@ -153,7 +153,8 @@ def main(argv=None) -> int:
     same_at = {int(q): j for j, q in enumerate(p_same)}
     line_rows = [dict(p=int(p), n=n, keep=s, rule=rule, dense_risk=float(line.dense_risk[i]),
                       risk=float(line.risk[i, r]), retrain_fresh=float(line.retrain_exact[i, r]),
-                      threshold=float(line.threshold[i, r]), kept_signal=float(line.kept_signal[i, r]),
+                      threshold=float(line.threshold[i, r]),
+                      kept_signal=float(line.kept_signal[i, r]),
                       retrain_same=(float(same_line.risk[same_at[int(p)], r])
                                     if p > n and r < 2 else ""))
                  for i, p in enumerate(p_line) for r, rule in enumerate(RULES)]

@@ -231,7 +231,8 @@ SETTING = Setting(
                    "method", "status"),
         "simulate": ("p", "n", "ridge", "keep", "rule", "retrain", "dense_risk_mean", "risk_mean",
                      "risk_stderr", "risk_median", "trials", "nonfinite_trials"),
-        "compare": ("p", "n", "ridge", "keep", "rule", "retrain", "risk", "method", "status", "risk_mean",
-                    "risk_stderr", "risk_median", "trials", "nonfinite_trials", "z", "agrees"),
+        "compare": ("p", "n", "ridge", "keep", "rule", "retrain", "risk", "method", "status",
+                    "risk_mean", "risk_stderr", "risk_median", "trials", "nonfinite_trials", "z",
+                    "agrees"),
     },
 )
