@@ -19,7 +19,6 @@ import pytest
 
 import asymptotics as asy
 import models
-import overparam
 import sims
 from models._mlp import features, magnitude_mask, small_width, unit_mask
 from overparam import cli
@@ -288,4 +287,3 @@ def test_mlp_width_sweep_figure_quick(tmp_path):
     assert {r["data"] for r in rows} == {"digits", "teacher"}
     assert {"dense", "pruned", "pruned+finetuned", "small"} <= {r["variant"] for r in rows}
     assert any(r["theory"] != "" for r in rows)
-    del overparam
