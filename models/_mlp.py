@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -200,6 +201,9 @@ def magnitude_mask(params: dict, active: dict, m, *, scope: str = "layer",
     Returns a 0/1 mask pytree in the parameters' dtype.
     """
     w, a = params["hidden"], params["output"]
+    chex.assert_rank([w, a], 2)
+    chex.assert_equal_shape([w, active["hidden"]])
+    chex.assert_equal_shape([a, active["output"]])
     d, k = w.shape[1], a.shape[1]
     on_w, on_a = active["hidden"] != 0, active["output"] != 0
     dt = w.dtype
@@ -239,4 +243,4 @@ def check_scope(name: str, scope: str) -> str:
 
 
 __all__ = ["TwoLayerNet", "PRUNE_SCOPES", "OUTPUT_INITS", "features", "apply_net", "init_params",
-           "unit_mask", "small_width", "magnitude_mask", "nonzero_count"]
+           "init_from_draw", "unit_mask", "small_width", "magnitude_mask", "nonzero_count"]
