@@ -219,7 +219,11 @@ class PrunedRiskCurve:
             return self.retrain_same[..., j]
         return (self.risk if retrain == "none" else self.retrain_exact)[..., j]
 
-    def rows(self, retrain: tuple[str, ...] = ("none",)) -> list[dict]:
+    def rows(self, retrain: tuple[str, ...] | None = None) -> list[dict]:
+        """One dict per (point, rule, retraining mode); ``retrain`` defaults to ``none`` plus
+        ``same`` when the curve holds the same-data prediction."""
+        if retrain is None:
+            retrain = ("none",) + (("same",) if self.retrain_same is not None else ())
         out = []
         flat = lambda a: a.reshape(-1, *a.shape[len(self.p.shape):])  # noqa: E731
         P, K, N, R = (flat(a) for a in (self.p, self.keep, self.n, self.ridge))
@@ -273,7 +277,8 @@ def pruned_risk(task: LinearTask, p, keep, rule=models.RULES, n=None, ridge=None
         support): magnitude and saliency get the conditional-Gaussian APPROXIMATION of
         :func:`asymptotics.same_data_risk` (min-norm fits with ``p > n`` only; status INVALID
         elsewhere, ridge refused), oracle and random the exact fixed-support formula (their
-        support does not depend on the data); ``method_same`` says which per rule.
+        support does not depend on the data), in ``retrain_same`` (``risk`` stays the pruned
+        risk; ``fresh`` replaces ``risk``); ``method_same`` says which method per rule.
       support: optional user oracle support (indices, ``len == keep``, all ``< p``).
       keep_probabilities: also return the per-feature keep probabilities.
 
@@ -329,8 +334,9 @@ def pruned_risk(task: LinearTask, p, keep, rule=models.RULES, n=None, ridge=None
                              support=support, throw=False)
     same = {}
     if retrain == "same":
+        # (``risk`` stays the pruned risk without retraining: the same-data values are
+        # ``retrain_same``, and ``value(rule, 'none' | 'same')`` tells them apart)
         same = _same_data_fields(task, flat, shape, rules, data_rules, res, throw)
-        res["risk"] = same["retrain_same"]
     if retrain == "fresh":
         res["risk"] = res["retrain_exact"]
     status_dense = res.pop("status_dense")

@@ -171,8 +171,12 @@ def test_pruned_risk_same_uses_the_prediction():
     assert th.method_same == ("conditional-gaussian", "conditional-gaussian", "exact")
     rows = th.rows(retrain=("same",))
     assert [r["method"] for r in rows[:3]] == list(th.method_same)
+    # the pruned risk without retraining is kept apart from the same-data values, and the
+    # default rows (what overparam.compare reads) carry both
+    plain = asy.pruned_risk(task, p=[200, 400], keep=40, rule=rules)
+    np.testing.assert_array_equal(th.value("magnitude", "none"), plain.risk[:, 0])
+    assert {r["retrain"] for r in th.rows()} == {"none", "same"}
     with pytest.raises(InputError, match="^ridge"):
         asy.pruned_risk(task, p=400, keep=40, ridge=0.1, retrain="same")
-    plain = asy.pruned_risk(task, p=[200, 400], keep=40, rule=rules)
     with pytest.raises(ValueError, match="no same-data prediction"):
         plain.value("magnitude", "same")
