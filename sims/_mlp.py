@@ -473,7 +473,7 @@ def mlp_ensemble(data, widths, keep_fraction=(1.0,), *, seeds: int, key: jax.Arr
                  prune_scope: str = "layer", output_init: str | None = None,
                  activation=None, centred: bool | None = None, n_test: int = 2000,
                  dtype=jnp.float32, pad_widths="auto", chunk: int | None = None,
-                 progress: bool = False, checkpoint=None) -> MLPSimulation:
+                 progress: bool = False, checkpoint=None, devices=None) -> MLPSimulation:
     """Train, prune, fine-tune and compare ensembles of two-layer networks (one ``jit``).
 
     Args:
@@ -491,8 +491,9 @@ def mlp_ensemble(data, widths, keep_fraction=(1.0,), *, seeds: int, key: jax.Arr
       pad_widths: ``True``: one compiled call for all widths, padded to the largest and
         masked; ``False``: one call per width; ``"auto"`` (default): groups of widths within
         a factor :data:`PAD_RATIO` (:func:`width_groups`).
-      chunk: seeds per compiled call; ``progress``, ``checkpoint``: see
-        :func:`sims._batching.run_chunks` (resume after an interruption).
+      chunk: seeds per compiled call (per device); ``progress``, ``checkpoint``, ``devices``:
+        see :func:`sims._batching.run_chunks` (resume after an interruption; seeds sharded
+        over devices, the same numbers for any device count).
 
     Returns an :class:`MLPSimulation`.
 
@@ -560,7 +561,7 @@ def mlp_ensemble(data, widths, keep_fraction=(1.0,), *, seeds: int, key: jax.Arr
                        lr=lr_value, consts=[np.asarray(c) for c in consts][:3])
         ck = None if checkpoint is None else (
             checkpoint if len(groups) == 1 else f"{checkpoint}.w{int(widths[g][0])}")
-        chunks = run_chunks(call, key, seeds, chunk, progress, ck, run_key)
+        chunks = run_chunks(call, key, seeds, chunk, progress, ck, run_key, devices=devices)
         if not treedef:   # everything resumed from a checkpoint: get the structure by tracing
             treedef.append(jax.tree.structure(jax.eval_shape(
                 lambda kk: _kernel(kk, w_arr, s_arr, jnp.asarray(lr_value, dt), consts, cfg),

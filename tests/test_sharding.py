@@ -91,6 +91,10 @@ for d in (1, 2, 4):
     h = sims.train_noisy_sgd(sgd, [2.0, 1.75], [0.0, 0.03], jax.random.key(8), seeds=3, chunk=1,
                              devices=d)
     r["sgd"] = h["column_norms"]
+    net = sims.mlp_ensemble(rf, widths=[8], keep_fraction=[0.5], seeds=5, key=jax.random.key(9),
+                            finetune=True, steps=20, finetune_steps=10, chunk=1, devices=d)
+    r["mlp"] = np.stack([net.dense["test_loss"][:, None], net.pruned["test_loss"],
+                         net.finetuned["test_loss"]])
     out.update({f"{k}_{d}": v for k, v in r.items()})
 np.savez(sys.argv[1], **out)
 """
@@ -101,7 +105,7 @@ def test_every_runner_is_bit_identical_on_one_two_four_devices(tmp_path):
     run_with_devices(RAW_RUNS, tmp_path / "raw.npz")
     z = np.load(tmp_path / "raw.npz")
     names = sorted({k.rsplit("_", 1)[0] for k in z.files})
-    assert len(names) == 9
+    assert len(names) == 10
     for name in names:
         for d in (2, 4):
             np.testing.assert_array_equal(z[f"{name}_{d}"], z[f"{name}_1"], err_msg=f"{name}, {d}")
