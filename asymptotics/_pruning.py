@@ -176,8 +176,11 @@ def _pruned_grid(task, p, s, n, ridge, support_mask, *, rules, noiseless):
 class PrunedRiskCurve:
     """Pruned-risk theory on a grid; rule-dependent arrays have a trailing rule axis.
 
-    ``risk``: pruned risk without retraining.  ``retrain_exact`` / ``retrain_asymptotic``:
-    retraining on fresh data (or any data-independent support).  ``train_small_*``: OLS
+    ``risk``: the risk of the requested retraining mode ``retrain`` (``none``: pruned, no
+    retraining; ``fresh``: ``retrain_exact``; ``same``: ``retrain_same``), as in
+    :class:`asymptotics.RFPrunedRiskCurve`; ``pruned``: always the pruned risk without
+    retraining.  ``retrain_exact`` / ``retrain_asymptotic``: retraining on fresh data (or any
+    data-independent support).  ``train_small_*``: OLS
     trained directly on the ``keep`` best features of the whole pool (the "train the small
     model on the known features" baseline, :func:`train_small_risk`).  ``status``: a :class:`Status`
     code per (point, rule).  ``steps``: Newton steps of the threshold per (point, rule)
@@ -208,6 +211,13 @@ class PrunedRiskCurve:
     retrain_same: np.ndarray | None = None
     status_same: np.ndarray | None = None
     method_same: tuple[str, ...] | None = None
+    #: the requested retraining mode (what ``risk`` holds) and the risk without retraining
+    retrain: str = "none"
+    pruned: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.pruned is None:
+            object.__setattr__(self, "pruned", self.risk)
 
     def value(self, rule: str, retrain: str = "none") -> np.ndarray:
         """Risk for ``rule`` after ``retrain`` in {'none', 'fresh', 'same'} ('same' needs a
@@ -217,19 +227,20 @@ class PrunedRiskCurve:
             if self.retrain_same is None:
                 raise ValueError(SAME_DATA_NOT_COMPUTED)
             return self.retrain_same[..., j]
-        return (self.risk if retrain == "none" else self.retrain_exact)[..., j]
+        return (self.pruned if retrain == "none" else self.retrain_exact)[..., j]
 
     def rows(self, retrain: tuple[str, ...] | None = None) -> list[dict]:
         """One dict per (point, rule, retraining mode); ``retrain`` defaults to ``none`` plus
-        ``same`` when the curve holds the same-data prediction."""
+        the curve's own mode (``fresh`` or ``same``) when it is not ``none``."""
         if retrain is None:
-            retrain = ("none",) + (("same",) if self.retrain_same is not None else ())
+            retrain = ("none",) + ((self.retrain,) if self.retrain != "none" else ())
         out = []
         flat = lambda a: a.reshape(-1, *a.shape[len(self.p.shape):])  # noqa: E731
         P, K, N, R = (flat(a) for a in (self.p, self.keep, self.n, self.ridge))
         kap, dr = flat(self.kappa), flat(self.dense_risk)
-        risk, rte, thr, ks, st = (flat(a) for a in (self.risk, self.retrain_exact, self.threshold,
-                                                      self.kept_signal, self.status))
+        risk, rte, thr, ks, st = (flat(a) for a in (self.pruned, self.retrain_exact,
+                                                      self.threshold, self.kept_signal,
+                                                      self.status))
         for i in range(P.shape[0]):
             for j, rule in enumerate(self.rules):
                 for rt in retrain:
@@ -277,8 +288,9 @@ def pruned_risk(task: LinearTask, p, keep, rule=models.RULES, n=None, ridge=None
         support): magnitude and saliency get the conditional-Gaussian APPROXIMATION of
         :func:`asymptotics.same_data_risk` (min-norm fits with ``p > n`` only; status INVALID
         elsewhere, ridge refused), oracle and random the exact fixed-support formula (their
-        support does not depend on the data), in ``retrain_same`` (``risk`` stays the pruned
-        risk; ``fresh`` replaces ``risk``); ``method_same`` says which method per rule.
+        support does not depend on the data), in ``retrain_same``; ``method_same`` says which
+        method per rule.  ``risk`` holds the requested mode's risk, ``pruned`` always the
+        risk without retraining.
       support: optional user oracle support (indices, ``len == keep``, all ``< p``).
       keep_probabilities: also return the per-feature keep probabilities.
 
@@ -334,17 +346,18 @@ def pruned_risk(task: LinearTask, p, keep, rule=models.RULES, n=None, ridge=None
                              support=support, throw=False)
     same = {}
     if retrain == "same":
-        # (``risk`` stays the pruned risk without retraining: the same-data values are
-        # ``retrain_same``, and ``value(rule, 'none' | 'same')`` tells them apart)
         same = _same_data_fields(task, flat, shape, rules, data_rules, res, throw)
+    res["pruned"] = res["risk"]
     if retrain == "fresh":
         res["risk"] = res["retrain_exact"]
+    elif retrain == "same":
+        res["risk"] = same["retrain_same"]
     status_dense = res.pop("status_dense")
     del status_dense
     return PrunedRiskCurve(p=flat["p"].reshape(shape), keep=flat["keep"].reshape(shape),
                            n=flat["n"].reshape(shape), ridge=flat["ridge"].reshape(shape),
                            rules=rules, train_small_exact=small.exact,
-                           train_small_asymptotic=small.asymptotic,
+                           train_small_asymptotic=small.asymptotic, retrain=retrain,
                            **res, **same)
 
 

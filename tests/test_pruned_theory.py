@@ -88,6 +88,25 @@ def test_fresh_retraining_oracle_equals_train_small():
     np.testing.assert_allclose(th.risk[..., 0], th.train_small_exact, rtol=1e-12)
 
 
+def test_a_retrained_curve_keeps_the_pruned_risk_and_labels_its_rows():
+    # ``risk`` is the requested mode's value; ``pruned`` / value(rule, "none") / the "none"
+    # rows stay the risk WITHOUT retraining (a fresh curve used to label its fresh risk "none")
+    task = models.LinearTask.isotropic(**E1)
+    plain = asy.pruned_risk(task, p=[150, 200], keep=10, rule=("magnitude", "oracle"))
+    fresh = asy.pruned_risk(task, p=[150, 200], keep=10, rule=("magnitude", "oracle"),
+                            retrain="fresh")
+    assert fresh.retrain == "fresh" and plain.retrain == "none"
+    np.testing.assert_array_equal(fresh.risk, fresh.retrain_exact)
+    np.testing.assert_array_equal(fresh.pruned, plain.risk)
+    np.testing.assert_array_equal(fresh.value("oracle", "none"), plain.risk[:, 1])
+    rows = fresh.rows()
+    assert [r["retrain"] for r in rows[:2]] == ["none", "fresh"] and len(rows) == 8
+    by = {(r["p"], r["rule"], r["retrain"]): r["risk"] for r in rows}
+    assert by[(200, "magnitude", "none")] == float(plain.risk[1, 0])
+    assert by[(200, "magnitude", "fresh")] == float(fresh.retrain_exact[1, 0])
+    assert by[(200, "magnitude", "none")] != by[(200, "magnitude", "fresh")]
+
+
 def test_same_data_retraining_theory_only_where_computed():
     # retrain='same' has its own tests (tests/test_same_data.py); a curve computed without it
     # holds no same-data value
