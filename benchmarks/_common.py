@@ -113,6 +113,17 @@ def block(tree):
     return tree
 
 
+def cpu_time(fn, repeats: int) -> list[float]:
+    """CPU seconds of this process (all threads) for ``repeats`` calls of ``fn`` (blocked on):
+    the fair measure when the baseline's BLAS is held to one thread and JAX uses every core."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.process_time()
+        block(fn())
+        times.append(time.process_time() - t0)
+    return times
+
+
 def time_call(fn, repeats: int) -> list[float]:
     """Wall-clock seconds of ``repeats`` calls of ``fn`` (results blocked on)."""
     times = []

@@ -63,15 +63,6 @@ def law_check(z: np.ndarray) -> dict:
     return {"mean": mean, "var": var, "m4": m4, "ks": ks, "draws": m, "ok": bool(ok)}
 
 
-def cpu_time(fn, repeats):
-    out = []
-    for _ in range(repeats):
-        t0 = time.process_time()
-        _common.block(fn())
-        out.append(time.process_time() - t0)
-    return out
-
-
 def main(argv=None) -> int:
     ap = _common.parser(__doc__.split("\n")[0], repeats=7)
     ap.add_argument("--n", type=int, default=500)
@@ -84,7 +75,7 @@ def main(argv=None) -> int:
     shape = (a.n, a.p)
     rows = []
     rng = np.random.default_rng(0)
-    base = cpu_time(lambda: rng.standard_normal(shape), a.repeats)
+    base = _common.cpu_time(lambda: rng.standard_normal(shape), a.repeats)
     walls = _common.time_call(lambda: rng.standard_normal(shape), a.repeats)
     rows.append({"method": "numpy standard_normal (ziggurat)", "cpu_median_s": statistics.median(base),
                  "wall_median_s": statistics.median(walls), "law": law_check(rng.standard_normal(10**6))})
@@ -95,7 +86,7 @@ def main(argv=None) -> int:
             keys = [jax.random.fold_in(key, i) for i in range(a.repeats + 1)]
             _common.block(f(keys[-1]))
             it = iter(keys)
-            cpu = cpu_time(lambda: f(next(it)), a.repeats)
+            cpu = _common.cpu_time(lambda: f(next(it)), a.repeats)
             it = iter(keys)
             wall = _common.time_call(lambda: f(next(it)), a.repeats)
             big = np.asarray(jax.jit(lambda k: tf(k, (10**6,)))(key))

@@ -78,15 +78,6 @@ def same_draw_check(task, ps, key, trials, mc_risks, k):
     return worst
 
 
-def cpu_times(fn, repeats):
-    out = []
-    for _ in range(repeats):
-        t0 = time.process_time()
-        _common.block(fn())
-        out.append(time.process_time() - t0)
-    return out
-
-
 def main(argv=None) -> int:
     ap = _common.parser(__doc__.split("\n")[0], repeats=3, baseline_repeats=1)
     ap.add_argument("--trials", type=int, default=100)
@@ -109,7 +100,7 @@ def main(argv=None) -> int:
     call = lambda: sims.dense_risk(task, p=np.array(ps), trials=a.trials, key=key)  # noqa: E731
     t_first, mc = _common.first_call(call)
     wall = _common.time_call(call, a.repeats)
-    cpu = cpu_times(call, a.repeats)
+    cpu = _common.cpu_time(call, a.repeats)
     base = lambda: numpy_curve(lam, beta, float(task.noise), n, ps, a.baseline_trials, a.seed)  # noqa: E731
     t0, c0 = time.perf_counter(), time.process_time()
     ref = base()
