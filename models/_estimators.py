@@ -41,6 +41,20 @@ def ridge_dual(x, y, p, n, ridge):
     return jnp.matmul(xm.T, alpha, precision=_HI)
 
 
+def fit_grid(x, y, grid_primal, grid_dual, width_primal: int):
+    """Every grid point's fit on one draw ``(x, y)``: the primal points (``p < n``, rows
+    ``(p, n, ridge)`` of ``grid_primal``, systems padded to ``width_primal`` columns) then the
+    dual ones, as ``(coefficients (G, P), grid (G, 3))`` in that order (``lax.map``: one
+    system in memory at a time)."""
+    fits = []
+    for grid, fit in ((grid_primal, lambda g: ridge_primal(x, y, g[0], g[1], g[2], width_primal)),
+                      (grid_dual, lambda g: ridge_dual(x, y, g[0], g[1], g[2]))):
+        if grid.shape[0]:
+            fits.append(jax.lax.map(fit, grid))
+    return (jnp.concatenate(fits, axis=0),
+            jnp.concatenate([grid_primal, grid_dual], axis=0))
+
+
 def ols_on_support(x, y, idx, valid, n):
     """OLS on the columns ``idx[valid]`` (a support of static size ``len(idx)``, the entries
     with ``valid = 0`` unused) from the first ``n`` rows: retraining after pruning, or the

@@ -33,11 +33,11 @@ import numpy as np
 from models import InputError, LinearTask
 from models._errors import check_choice, check_int_range
 from models._pruning_ops import RULES, check_retrain, check_rules, pruning_score, rank_desc
-from models._estimators import ols_on_support
+from models._estimators import fit_grid, ols_on_support
 
 from ._batching import GridSplit, check_dtype, run_chunks
 from ._summary import TrialSummary, summarize
-from ._linear import _fit_dual, _fit_primal, _sample, default_chunk
+from ._linear import _sample, default_chunk
 
 
 @partial(jax.jit, static_argnames=("n_max", "width_primal", "rules", "retrain", "s_max",
@@ -54,13 +54,7 @@ def _pruned_chunk(keys, lam_p, beta_p, tail_sd, noise, grid_primal, grid_dual, k
         x, y = _sample(k_data, lam_p, beta_p, tail_sd, noise, n_max, dtype)
         if "fresh" in retrain:
             x2, y2 = _sample(k_fresh, lam_p, beta_p, tail_sd, noise, n_max, dtype)
-        fits = []
-        for grid, fit in ((grid_primal, lambda g: _fit_primal(x, y, g[0], g[1], g[2], width_primal)),
-                          (grid_dual, lambda g: _fit_dual(x, y, g[0], g[1], g[2]))):
-            if grid.shape[0]:
-                fits.append(jax.lax.map(fit, grid))
-        b_all = jnp.concatenate(fits, axis=0)                              # (G, P)
-        g_all = jnp.concatenate([grid_primal, grid_dual], axis=0)          # (G, 3)
+        b_all, g_all = fit_grid(x, y, grid_primal, grid_dual, width_primal)   # (G, P), (G, 3)
 
         def prune_point(b, g):
             p, n = g[0], g[1]

@@ -42,7 +42,7 @@ from models import InputError, RFTask
 from models._activations import activation_fn
 from models._config import MATMUL_PRECISION
 from models._errors import check_int_range
-from models._estimators import ols_on_support
+from models._estimators import fit_grid, ols_on_support
 from models._estimators import ridge_dual as _fit_dual
 from models._estimators import ridge_primal as _fit_primal
 from models._pruning_ops import check_retrain, check_rules, pruning_score, rank_desc
@@ -190,13 +190,7 @@ def _pruned_chunk(keys, weights, teacher, noise, mu0, lt, u, r0, diag_m, grid_pr
         f, y = _sample(k_data, weights, teacher, noise, mu0, activation, n_max, dtype)
         if "fresh" in retrain:
             f2, y2 = _sample(k_fresh, weights, teacher, noise, mu0, activation, n_max, dtype)
-        fits = []
-        for grid, fit in ((grid_primal, lambda g: _fit_primal(f, y, g[0], g[1], g[2], width_primal)),
-                          (grid_dual, lambda g: _fit_dual(f, y, g[0], g[1], g[2]))):
-            if grid.shape[0]:
-                fits.append(jax.lax.map(fit, grid))
-        b_all = jnp.concatenate(fits, axis=0)                              # (G, P)
-        g_all = jnp.concatenate([grid_primal, grid_dual], axis=0)          # (G, 3)
+        b_all, g_all = fit_grid(f, y, grid_primal, grid_dual, width_primal)   # (G, P), (G, 3)
 
         def prune_point(b, g):
             p, n = g[0], g[1]
