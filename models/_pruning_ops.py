@@ -111,3 +111,29 @@ def prune(b, s, rule: str, **score_kwargs):
     ``(pruned, mask)``.  Example: ``prune(b, 10, "saliency", eigenvalues=lam)``."""
     mask = keep_top(pruning_score(rule, b, **score_kwargs), s)
     return jnp.where(mask, b, 0.0), mask
+
+
+def prune_and_refit(b, scores, inside, s, *, rules, retrain, same, fresh, n, s_max: int,
+                    risk_of):
+    """Risks ``(R, M)`` of the fit ``b`` pruned to its ``s`` best scores among the coordinates
+    ``inside`` the model, for each rule (``scores[rule]``), after each retraining mode:
+    ``none`` (the kept coefficients), ``same`` / ``fresh`` (OLS on the kept support with the
+    data ``same = (x, y)`` that chose it, or ``fresh = (x2, y2)``; the first ``n`` rows, at most
+    ``s_max`` columns).  Pure; ``s`` may be traced (vmap over keep values)."""
+    from ._estimators import ols_on_support
+
+    out = []
+    for rule in rules:
+        order, rank = rank_desc(jnp.where(inside, scores[rule], -jnp.inf))
+        kept = (rank < s) & inside
+        modes = []
+        for mode in retrain:
+            if mode == "none":
+                a = jnp.where(kept, b, 0.0)
+            else:
+                valid = (jnp.arange(s_max) < s).astype(b.dtype)
+                xx, yy = same if mode == "same" else fresh
+                a = ols_on_support(xx, yy, order[:s_max], valid, n)
+            modes.append(risk_of(a))
+        out.append(jnp.stack(modes))
+    return jnp.stack(out)

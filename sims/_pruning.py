@@ -32,8 +32,8 @@ import numpy as np
 
 from models import InputError, LinearTask
 from models._errors import check_choice, check_int_range
-from models._pruning_ops import RULES, check_retrain, check_rules, pruning_score, rank_desc
-from models._estimators import fit_grid, ols_on_support
+from models._pruning_ops import RULES, check_retrain, check_rules, prune_and_refit, pruning_score
+from models._estimators import fit_grid
 
 from ._batching import GridSplit, check_dtype, run_chunks
 from ._summary import TrialSummary, summarize
@@ -66,22 +66,9 @@ def _pruned_chunk(keys, lam_p, beta_p, tail_sd, noise, grid_primal, grid_dual, k
                                        support_mask=user_mask) for r in rules}
 
             def per_keep(s):
-                out = []
-                for rule in rules:
-                    order, rank = rank_desc(jnp.where(inside, scores[rule], -jnp.inf))
-                    kept = (rank < s) & inside
-                    modes = []
-                    for mode in retrain:
-                        if mode == "none":
-                            theta = jnp.where(kept, b, 0.0)
-                        else:
-                            idx = order[:s_max]
-                            valid = (jnp.arange(s_max) < s).astype(dtype)
-                            xx, yy = (x, y) if mode == "same" else (x2, y2)
-                            theta = ols_on_support(xx, yy, idx, valid, n)
-                        modes.append(risk_of(theta))
-                    out.append(jnp.stack(modes))
-                return jnp.stack(out)                                       # (R, M)
+                return prune_and_refit(b, scores, inside, s, rules=rules, retrain=retrain,
+                                       same=(x, y), fresh=(x2, y2) if "fresh" in retrain
+                                       else None, n=n, s_max=s_max, risk_of=risk_of)   # (R, M)
 
             return risk_of(b), jax.vmap(per_keep)(keeps)                   # (), (K, R, M)
 

@@ -45,7 +45,7 @@ from models._errors import check_int_range
 from models._estimators import fit_grid, ols_on_support
 from models._estimators import ridge_dual as _fit_dual
 from models._estimators import ridge_primal as _fit_primal
-from models._pruning_ops import check_retrain, check_rules, pruning_score, rank_desc
+from models._pruning_ops import check_retrain, check_rules, prune_and_refit, pruning_score
 from models._rf_moments import check_task as _check_task
 from models._rf_moments import rf_feature_moments
 
@@ -198,21 +198,9 @@ def _pruned_chunk(keys, weights, teacher, noise, mu0, lt, u, r0, diag_m, grid_pr
             scores = {r: pruning_score(r, b, eigenvalues=diag_m, key=k_rand) for r in rules}
 
             def per_keep(s):
-                out = []
-                for rule in rules:
-                    order, rank = rank_desc(jnp.where(inside, scores[rule], -jnp.inf))
-                    kept = (rank < s) & inside
-                    modes = []
-                    for mode in retrain:
-                        if mode == "none":
-                            a = jnp.where(kept, b, 0.0)
-                        else:
-                            valid = (jnp.arange(s_max) < s).astype(dtype)
-                            ff, yy = (f, y) if mode == "same" else (f2, y2)
-                            a = ols_on_support(ff, yy, order[:s_max], valid, n)
-                        modes.append(risk_of(a))
-                    out.append(jnp.stack(modes))
-                return jnp.stack(out)                                       # (R, M)
+                return prune_and_refit(b, scores, inside, s, rules=rules, retrain=retrain,
+                                       same=(f, y), fresh=(f2, y2) if "fresh" in retrain
+                                       else None, n=n, s_max=s_max, risk_of=risk_of)   # (R, M)
 
             return risk_of(b), jax.vmap(per_keep)(keeps)                   # (), (K, R, M)
 
