@@ -15,7 +15,6 @@ number of true-signal features among the s kept are compared with the simulation
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 

@@ -24,7 +24,6 @@ except ImportError:  # run as a script
     import _common
 
 import jax  # noqa: E402
-import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 import asymptotics as asy  # noqa: E402
@@ -118,11 +117,10 @@ def main(argv=None) -> int:
                     ha="right", va="top")
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        _plots.plain_ticks(ax.yaxis)
         ax.set_yticks([1.25, 1.5, 2, 3, 5])
         ax.set_ylim(1.2, 5.5)
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        _plots.plain_ticks(ax.xaxis, minor=False)
         ax.set_xlabel("keep fraction $s/p$")
         ax.set_title(f"({'ab'[j] if j < 2 else j + 1}) model size p = {p}")
     axes[0].set_ylabel("test risk after pruning")

@@ -165,8 +165,7 @@ def main(argv=None) -> int:
     ax_a.set_ylim(0.8 * finite.min(), 6.0 * np.median(finite))
     ax_a.legend(frameon=False, fontsize=8, loc="upper left")
     for axis in (ax_a.xaxis, ax_a.yaxis):
-        axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-        axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        _plots.plain_ticks(axis)
     rms_rows = []
     for j, a in enumerate(b for b in PANEL_B if b in psi1):
         marker = "os"[j % 2]
@@ -191,8 +190,7 @@ def main(argv=None) -> int:
     ax_b.set_xscale("log")
     ax_b.set_yscale("log")
     ax_b.set_xticks(list(dims))
-    ax_b.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    ax_b.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    _plots.plain_ticks(ax_b.xaxis)
     ax_b.set_xlabel("input dimension $d$ (ratios fixed)")
     ax_b.set_ylabel("|conditional / limit - 1|")
     ax_b.set_title("(b) distance to the limit")
@@ -215,8 +213,7 @@ def main(argv=None) -> int:
     ax_c.axhline(0.0, color="0.15", lw=1.0)
     ax_c.set_xscale("log")
     ax_c.set_xticks(list(sim_dims))
-    ax_c.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    ax_c.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    _plots.plain_ticks(ax_c.xaxis)
     ax_c.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
     ax_c.set_xlabel("input dimension $d$ (ratios fixed)")
     ax_c.set_ylabel("risk / limit - 1 (averages over draws)")

@@ -273,8 +273,7 @@ def main(argv=None) -> int:
         _plots.mark_threshold(ax, 1.0, r"$p = n$")
         ax.set_xlim(0.9 * s / n, 1.1 * P / n)
         ax.set_xticks([t for t in (0.4, 0.5, 0.7, 1, 2, 4, 8, 16) if 0.9 * s / n <= t <= 1.1 * P / n])
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        _plots.plain_ticks(ax.xaxis)
         ax.set_xlabel("width relative to the sample size, $p/n$")
         ax.set_title(TITLE[name], fontsize=10)
         ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1,
@@ -287,7 +286,7 @@ def main(argv=None) -> int:
         ax.set_ylim(ymin, ymax)
         ax.set_yticks([v for v in (-1, -0.3, -0.1, 0, 0.1, 0.3, 1, 3, 10) if ymin <= v <= ymax])
         ax.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        _plots.plain_ticks(ax.yaxis, minor=False)
     axes[0].set_ylabel(r"retraining gain $R_{\mathrm{pruned}} - R_{\mathrm{retrained}}$")
     fig.suptitle(f"Gain of least-squares retraining after magnitude pruning to s={s} weights, "
                  f"n={n} (positive: retraining helps)\nmarkers: mean $\\pm$2 s.e. of "

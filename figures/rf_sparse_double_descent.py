@@ -48,7 +48,6 @@ except ImportError:  # run as a script
     import _common
 
 import jax  # noqa: E402
-import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 import asymptotics as asy  # noqa: E402
@@ -328,12 +327,10 @@ def main(argv=None) -> int:
         ax.set_xlim(s * 0.9, P * 1.1)
         ticks = [t for t in (40, 50, 100, 200, 400, 800, 1600) if s * 0.9 <= t <= P * 1.1]
         ax.set_xticks(ticks)
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        _plots.plain_ticks(ax.xaxis)
         yt = [v for v in (0.3, 0.4, 0.5, 0.6, 0.8, 1, 1.5, 2, 3, 4, 6, 8) if lo <= v <= hi]
         ax.set_yticks(yt)
-        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        _plots.plain_ticks(ax.yaxis)
         ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1,
                   fontsize=8.5)
     ax_a.set_ylabel("test risk (noise included)")

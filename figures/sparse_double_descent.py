@@ -30,7 +30,6 @@ except ImportError:  # run as a script
     import _common
 
 import jax  # noqa: E402
-import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 import asymptotics as asy  # noqa: E402
@@ -192,14 +191,12 @@ def main(argv=None) -> int:
         ax.set_yscale("log")
         _plots.mark_threshold(ax, n)
         ax.set_xlabel("model size $p$ (first $p$ features)")
-        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        _plots.plain_ticks(ax.yaxis)
         ax.set_yticks([1.25, 1.5, 2, 3, 4, 6])
         ax.set_ylim(1.2, 6.5)
         ax.set_xlim(s * 0.9, task.pool_size * 1.1)
         ax.set_xticks([t for t in (40, 100, 200, 500, 1000) if s * 0.9 <= t <= task.pool_size * 1.1])
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        _plots.plain_ticks(ax.xaxis)
         ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=1,
                   fontsize=8.5)
     ax_a.set_ylabel(r"test risk after pruning to $s$ weights")

@@ -34,6 +34,16 @@ def theory_vs_mc(ax, x_theory, y_theory, x_mc, mean, stderr, *, color, label: st
                 elinewidth=1.1, label=mc_label, zorder=3)
 
 
+def plain_ticks(axis, minor: bool = True) -> None:
+    """Tick labels as plain numbers (``0.5``, ``200``) instead of powers of ten on a log
+    ``axis`` (``ax.xaxis`` / ``ax.yaxis``); ``minor``: also hide the minor tick labels."""
+    import matplotlib.ticker
+
+    axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    if minor:
+        axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+
+
 def mark_threshold(ax, x: float, label: str = r"$p = n$"):
     ax.axvline(x, color="0.35", ls="--", lw=1.0, zorder=1)
     ax.annotate(label, xy=(x, 0.0), xycoords=("data", "axes fraction"), xytext=(3, 4),
