@@ -42,7 +42,6 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import ndtr
 
 import models
 from models import InputError, LinearTask
@@ -50,6 +49,7 @@ from models._errors import check_choice, check_int_range
 
 from . import _grid
 from ._dense import dense_risk_point
+from ._normal import ndtr
 from ._status import Status, raise_if_failed, status_names
 from ._threshold import magnitude_threshold, tail_prob
 
@@ -172,6 +172,32 @@ def _pruned_grid(task, p, s, n, ridge, support_mask, *, rules, noiseless):
     return jax.vmap(f)(p, s, n, ridge)
 
 
+@partial(jax.jit, static_argnames=("rules",))
+def _pruned_curve_grid(task, p, s, n, ridge, support_mask, *, rules):
+    """:func:`_pruned_grid` solved as a curve (:mod:`asymptotics._pruned_curve`: continuation
+    of the threshold along the sorted grid, truncated passes; noise > 0, no keep
+    probabilities); same values to ~1e-12."""
+    from ._pruned_curve import pruned_curve
+
+    return pruned_curve(task, p, s, n, ridge, support_mask, rules)
+
+
+#: ``pruned_risk`` solves the grid as a curve (:func:`_pruned_curve_grid`) on a CPU when
+#: ``points x pool`` reaches this many feature evaluations per pass and the task has noise.
+#: The curve costs ~2.4 s more to compile than the per-point ``vmap`` and saves ~3e-7 s per
+#: point and feature (200 points over 10^4 features, 3 rules: 0.16 s instead of 0.75 s;
+#: 2-core CPU, ``benchmarks/bench_pruned.py``), so a single call breaks even near 8e6; the
+#: command line's persistent compilation cache pays the compile once per machine, hence the
+#: lower bound (a 200-point curve over a pool of 10^4).  On an accelerator the per-point
+#: ``vmap`` stays (one parallel pass over the whole grid per step).
+PRUNED_CURVE_MIN_WORK = 1 << 21
+
+
+def _use_curve(task, points: int, keep_probabilities: bool) -> bool:
+    return (points * task.pool_size >= PRUNED_CURVE_MIN_WORK and float(task.noise) > 0
+            and not keep_probabilities and jax.default_backend() == "cpu")
+
+
 @dataclasses.dataclass(frozen=True)
 class PrunedRiskCurve:
     """Pruned-risk theory on a grid; rule-dependent arrays have a trailing rule axis.
@@ -184,7 +210,9 @@ class PrunedRiskCurve:
     trained directly on the ``keep`` best features of the whole pool (the "train the small
     model on the known features" baseline, :func:`train_small_risk`).  ``status``: a :class:`Status`
     code per (point, rule).  ``steps``: Newton steps of the threshold per (point, rule)
-    (passes over the features = steps + 1; 0 for the oracle and random rules).
+    (passes over the features = steps + 1; 0 for the oracle and random rules; for a grid
+    solved as a curve, the passes of the continuation, 2, plus the bracketed solver's steps
+    where it took over).
     ``keep_prob`` only when requested.
     """
 
@@ -333,12 +361,15 @@ def pruned_risk(task: LinearTask, p, keep, rule=models.RULES, n=None, ridge=None
         raise InputError("keep: retraining by least squares needs keep < n - 1; allowed: "
                          f"keep in [1, n - 2] (n = {int(flat['n'].min())})")
     size, padded = _grid.pad(flat)
-    out = _pruned_grid(task, jnp.asarray(padded["p"]), jnp.asarray(padded["keep"], jnp.float64),
-                       jnp.asarray(padded["n"], jnp.float64), jnp.asarray(padded["ridge"]),
-                       None if support is None else jnp.asarray(mask), rules=rules,
-                       noiseless=float(task.noise) == 0.0)
-    if not keep_probabilities:
-        out.pop("keep_prob")
+    args = (task, jnp.asarray(padded["p"]), jnp.asarray(padded["keep"], jnp.float64),
+            jnp.asarray(padded["n"], jnp.float64), jnp.asarray(padded["ridge"]),
+            None if support is None else jnp.asarray(mask))
+    if _use_curve(task, len(padded["p"]), keep_probabilities):
+        out = _pruned_curve_grid(*args, rules=rules)
+    else:
+        out = _pruned_grid(*args, rules=rules, noiseless=float(task.noise) == 0.0)
+        if not keep_probabilities:
+            out.pop("keep_prob")
     res = _grid.unpad(out, size, shape)
     if throw:
         raise_if_failed(res["status"], "pruned_risk (fixed point or threshold)")

@@ -65,7 +65,6 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import ndtr
 
 import models
 from models import InputError, LinearTask
@@ -73,6 +72,7 @@ from models._errors import check_int_range
 
 from . import _grid
 from ._dense import dense_risk_point
+from ._normal import ndtr
 from ._status import Status, raise_if_failed, status_names
 from ._threshold import magnitude_threshold
 

@@ -51,11 +51,12 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 from jax import lax
-from jax.scipy.special import ndtr, ndtri
+from jax.scipy.special import ndtri
 
 import models
 
 from ._fixed_point import fused_sums
+from ._normal import ndtr
 from ._status import Status, raise_if_failed
 
 #: Newton tolerance in ``t = log c`` (relative tolerance in ``c``).
@@ -94,7 +95,10 @@ def _g_dg(m, v, count, s, t):
     return jnp.log(S / s), -c * dS / S, S
 
 
-def _solve(m, v, count, s, max_steps):
+def _solve(m, v, count, s, max_steps, t_init=None):
+    """The safeguarded Newton of the module docstring; ``t_init`` (optional, traced): a
+    start in ``t = log c`` used instead of the single-Gaussian one where it is finite
+    (clipped into the bracket), e.g. a nearby point's root."""
     dt = m.dtype
     P = jnp.sum(count)
     second, inv_v = fused_sums(count * (m * m + v * v), count / v)
@@ -102,7 +106,10 @@ def _solve(m, v, count, s, max_steps):
     t_hi = 0.5 * jnp.log(second / s)
     t_lo = jnp.log((P - s) / (_SQRT_2_OVER_PI * inv_v))
     q = jnp.clip(1.0 - 0.5 * s / P, 0.5, 1.0 - 1e-16)
-    t0 = jnp.clip(jnp.log(jnp.sqrt(second / P) * ndtri(q)), t_lo, t_hi)
+    t0 = jnp.log(jnp.sqrt(second / P) * ndtri(q))
+    if t_init is not None:
+        t0 = jnp.where(jnp.isfinite(t_init), t_init, t0)
+    t0 = jnp.clip(t0, t_lo, t_hi)
     finite = jnp.isfinite(t_lo) & jnp.isfinite(t_hi) & jnp.isfinite(t0) & (t_lo <= t_hi)
     start_done = everything | ~finite
 
