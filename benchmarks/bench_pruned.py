@@ -8,9 +8,10 @@ spaced from 250 to 10^4 (``p = n`` excluded: the risk is infinite there), rules 
 saliency (Hessian / optimal brain damage) and oracle (``docs/linear.md`` section 4).
 
 * JAX: ``asymptotics.pruned_risk(task, p=grid, keep=200, rule=("magnitude", "saliency",
-  "oracle"))`` -- the public entry point (host validation, one jitted ``vmap`` over the grid
-  of the dense fixed point and, per rule, the threshold bisection and the closed-form risk;
-  results back to NumPy).  The first call is timed separately (compile + run); then the
+  "oracle"))`` -- the public entry point (host validation; on a CPU the curve solver of
+  ``asymptotics/_pruned_curve.py``: the dense curve, the threshold by continuation along the
+  sorted grid with truncated passes, the bracketed Newton for the points it does not
+  certify; elsewhere one jitted ``vmap`` of the per-point solver; results back to NumPy).  The first call is timed separately (compile + run); then the
   median of ``--repeats`` calls.
 * Baseline: what a researcher writes by hand -- a Python loop over the grid; per point,
   ``scipy.optimize.brentq`` for ``kappa`` (as in ``bench_theory.py``), the closed form
