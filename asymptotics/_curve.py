@@ -89,6 +89,17 @@ def _masked_sums(lam, lb2, u, p, p_end):
     return jnp.stack(s[:_MAIN]), jnp.stack(s[_MAIN:])
 
 
+def prefix_switch(K: int, pieces: int, p, branch, operands):
+    """``branch(size)(operands)`` for the shortest of ``pieces`` static prefixes of a pool of
+    ``K`` features (``ceil(K (k+1) / pieces)``, k = 0..pieces-1) that covers the first ``p``
+    features, by ``lax.switch`` (``p`` traced)."""
+    pieces = max(1, min(pieces, K))
+    sizes = [-(-K * (k + 1) // pieces) for k in range(pieces)]
+    # the first piece with sizes[k] >= p: k = ceil(p pieces / K) - 1
+    k = jnp.clip((p * pieces + K - 1) // K - 1, 0, pieces - 1)
+    return lax.switch(k, [branch(z) for z in sizes], operands)
+
+
 def _pass(lam, lb2, u, p, p_end, pieces: int):
     """Sums of the module docstring at ``u``: ``(main[7], next[3])`` over ``i < p`` and
     ``p <= i < p_end``, in one pass (:func:`_masked_sums`).
@@ -97,10 +108,6 @@ def _pass(lam, lb2, u, p, p_end, pieces: int):
     ..., K`` features) and ``lax.switch`` runs the shortest one that covers ``p_end``; a
     dynamic-length loop over chunks would truncate exactly but costs more in loop overhead
     than it saves on a CPU (measured: 3-4x slower per point)."""
-    K = lam.shape[0]
-    pieces = max(1, min(pieces, K))
-    sizes = [-(-K * (k + 1) // pieces) for k in range(pieces)]   # ceil(K (k+1) / pieces)
-
     def branch(size):
         def run(ops):
             u, p, p_end = ops
@@ -108,9 +115,7 @@ def _pass(lam, lb2, u, p, p_end, pieces: int):
             return jnp.concatenate([main, nxt])
         return run
 
-    # the first piece with sizes[k] >= p_end: k = ceil(p_end pieces / K) - 1
-    k = jnp.clip((p_end * pieces + K - 1) // K - 1, 0, pieces - 1)
-    s = lax.switch(k, [branch(z) for z in sizes], (u, p, p_end))
+    s = prefix_switch(lam.shape[0], pieces, p_end, branch, (u, p, p_end))
     return s[:_MAIN], s[_MAIN:]
 
 

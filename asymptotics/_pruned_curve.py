@@ -55,6 +55,7 @@ from jax import lax
 from jax.scipy.special import ndtri
 
 from . import _curve
+from ._curve import prefix_switch
 from ._dense import _dense_from_sums, _prefix_tables
 from ._fixed_point import fused_sums
 from ._normal import ndtr, phi
@@ -140,8 +141,6 @@ def _pass(atoms, c, p, kappa, gsn, diverged, rules, pieces, full: bool):
     of these transcendental summands ran 3-4x slower per feature (measured, 10^4 to 10^6
     features), unlike the dense pass's rational ones."""
     lam, beta, lb2, nz, isl = atoms
-    K = lam.shape[0]
-    sizes = [-(-K * (k + 1) // pieces) for k in range(pieces)]
 
     def branch(size):
         def run(ops):
@@ -157,8 +156,7 @@ def _pass(atoms, c, p, kappa, gsn, diverged, rules, pieces, full: bool):
             return jnp.sum(jnp.stack(terms), axis=1).reshape(len(rules), -1)
         return run
 
-    k = jnp.clip((p * pieces + K - 1) // K - 1, 0, pieces - 1)
-    return lax.switch(k, [branch(z) for z in sizes], (c, p, kappa, gsn, diverged))
+    return prefix_switch(lam.shape[0], pieces, p, branch, (c, p, kappa, gsn, diverged))
 
 
 def _start(lam, beta2, isl, kappa, gsn, diverged, p, s, rules):
@@ -329,9 +327,7 @@ def _solve_point(atoms, p, s, kappa, gsn, diverged, rules, pieces, t_init=None):
     the closing sums exactly at its root (no Taylor step).  Returns ``(c, closing, ok,
     steps)`` of shapes ``(R,)``, ``(R, 3)``, ``(R,)``, ``(R,)``."""
     lam, beta, lb2, nz, isl = atoms
-    K = lam.shape[0]
     dt = lam.dtype
-    sizes = [-(-K * (k + 1) // pieces) for k in range(pieces)]
 
     def branch(size):
         def run(ops):
@@ -351,8 +347,8 @@ def _solve_point(atoms, p, s, kappa, gsn, diverged, rules, pieces, t_init=None):
 
     if t_init is None:
         t_init = jnp.full((len(rules),), jnp.nan, dt)
-    k = jnp.clip((p * pieces + K - 1) // K - 1, 0, pieces - 1)
-    return lax.switch(k, [branch(z) for z in sizes], (p, s, kappa, gsn, diverged, t_init))
+    return prefix_switch(lam.shape[0], pieces, p, branch,
+                         (p, s, kappa, gsn, diverged, t_init))
 
 
 def _fixed_rule(rule, lam, beta, lb2, nz, isl, order_oracle, support_mask, kappa, gsn,
