@@ -187,19 +187,18 @@ def _dense_grid(task: LinearTask, p, n, ridge) -> jax.Array:
 
 #: ``dense_risk`` solves the grid as a curve (:func:`_dense_curve_grid`) on a CPU when
 #: ``points x pool`` reaches this many atom evaluations per pass (e.g. 1024 points over a
-#: pool of 8192); below it, compiling the curve solver (~2 s, ~1 s more than the per-point
-#: solver) costs more than it saves in a one-off call: a cold ``overparam theory`` of 200
-#: points over 10^4 features took 1.9 s end to end with the per-point solver and 2.6 s with
-#: the curve (2-core CPU; the compute itself is tens of milliseconds either way).  On
-#: an accelerator the per-point ``vmap`` stays: there the whole grid is one parallel pass per
-#: Newton step, while the curve's point-by-point ``scan`` would be latency-bound.
+#: pool of 8192); below it, compiling the curve solver (~2.5 s, ~2 s more than the
+#: per-point solver; measured 2026-12-02) costs more than it saves in a one-off call: a
+#: 200-point curve over 10^4 features computes in ~10 ms either way (2-core CPU).  On an
+#: accelerator the per-point ``vmap`` stays (109x the SciPy loop on an H100); the curve
+#: solver has not been measured there.
 CURVE_MIN_WORK = 1 << 23
 
 
 @jax.jit
 def _dense_curve_grid(task: LinearTask, p, n, ridge) -> jax.Array:
     """:func:`_dense_grid` solved as a curve (:func:`asymptotics._curve.dense_curve_sums`:
-    sorted grid, continuation, one truncated pass per point with the closing sums fused);
+    exact roots at a few anchors, every other point from an anchor's power-series table);
     the closed forms are those of :func:`dense_risk_point`."""
     lam = task.eigenvalues
     beta2 = task.signal**2
@@ -238,7 +237,8 @@ def dense_risk(task: LinearTask, p=None, n=None, ridge=None, *, throw: bool = Tr
     pool, ``task.n`` and ``task.ridge``.  The whole grid is one ``jit``-compiled call
     (float64): a ``vmap`` of the per-point solver, or on a CPU for large grids (``points x
     pool >=`` :data:`CURVE_MIN_WORK`) the curve solver of :mod:`asymptotics._curve`
-    (continuation along the sorted grid, one pass per point; same values to ~1e-13).  Ridgeless points
+    (exact roots at a few anchors, every other point from an anchor's certified power-series
+    table; same values to ~1e-13).  Ridgeless points
     with ``p = n`` return ``inf`` with status DIVERGED.
 
     Example:

@@ -5,7 +5,7 @@ section 4; Chang, Li, Oymak, Thrampoulidis, AAAI 2021, arXiv:2012.08749, Thm. 2)
 for a curve the way :mod:`asymptotics._curve` organises the dense theory:
 
 * **Dense fixed point** for every point by the curve solver
-  (:func:`asymptotics._curve.dense_curve_sums`: one truncated pass per point).
+  (:func:`asymptotics._curve.dense_curve_sums`: anchor tables, no pass per point).
 * **Threshold by continuation.**  Points are sorted by ``(n, ridge, s, p)`` and solved in that
   order.  Magnitude and saliency solve ``g(t) = log(S(e^t) / s) = 0`` (``S(c) = sum_{i<p}
   P(|Z_i| >= c / scale_i)``, the equation of :mod:`asymptotics._threshold`) by Newton steps
@@ -16,7 +16,7 @@ for a curve the way :mod:`asymptotics._curve` organises the dense theory:
   coordinate moments ``m_i, d_i, v_i``).
 * **Two passes per point, truncated.**  A first scan takes :data:`PASSES` light Newton passes
   (``S`` and ``S'`` only) over the shortest of :data:`PIECES` static prefixes of the pool
-  that covers ``p`` (``lax.switch``, as in :func:`asymptotics._curve._pass`).  A second scan
+  that covers ``p`` (``lax.switch``, :func:`asymptotics._curve.prefix_switch`).  A second scan
   takes one full pass at the resulting root: ``S``, ``S'`` and the closing sums with their
   ``c``-derivatives -- the pruned excess ``sum lambda_i {E[(Z_i - beta_i)^2; kept] + beta_i^2
   P(dropped)}``, the dropped signal ``sum lambda_i beta_i^2 P(dropped)`` and the kept
@@ -62,7 +62,7 @@ from ._normal import ndtr, phi
 from ._status import Status
 from ._threshold import MAX_STEPS, TOL_T, _solve
 
-#: static prefixes of the pool a pass may be cut to (as :data:`asymptotics._curve.PIECES`).
+#: static prefixes of the pool a pass may be cut to (:func:`asymptotics._curve.prefix_switch`).
 PIECES = 8
 #: light Newton passes per point before the full (closing) pass.
 PASSES = 1

@@ -86,26 +86,26 @@ def cpu_times(fn, repeats: int) -> list[float]:
 
 
 def atom_evaluations(ps, steps, K: int, solver: str, padded: int) -> dict:
-    """Atom evaluations (one ``lambda_i/(lambda_i + kappa)`` each) per grid point, against
+    """Atom evaluations (one division by ``lambda_i + kappa`` each) per grid point, against
     the one-pass limit ``sum_p p / points`` (module README, "Why ...").
 
-    Curve solver (``asymptotics/_curve.py``): a point's pass covers the shortest of
-    ``PIECES`` static pool prefixes that holds the next point's ``p``; a point that needs
-    more than one pass is finished by the vmapped Newton (``K`` per step) and one closing
-    pass (``K``).  Per-point vmap: every lane runs the slowest lane's steps over all ``K``
-    atoms, plus the closing pass."""
+    Curve solver (``asymptotics/_curve.py``, anchor tables): every point sums one partial
+    block (``BLOCK`` atoms; twice if a second round of anchors runs); an anchor costs its
+    Newton steps and its table (``steps = Newton + 1`` passes of ``K``), a point finished by
+    the fallback ``1 +`` its Newton steps (plus a closing pass, counted as its table).  Points
+    with ``steps >= 3`` are counted as ``steps x K``; unused lanes of the last anchor chunk
+    are not counted.  A table atom also costs ``2 ORDER`` multiply-adds (the series
+    coefficients), not counted here.  Per-point vmap: every lane runs the slowest lane's
+    steps over all ``K`` atoms, plus the closing pass."""
     ps = np.sort(np.asarray(ps))
     limit = float(np.mean(ps))
     if solver == "curve":
         from asymptotics import _curve
 
-        P = _curve.PIECES
-        nxt = np.concatenate([ps[1:], ps[-1:]])
-        piece = np.minimum(np.ceil(nxt * P / K) * K / P, K)
-        st = np.sort(np.asarray(steps))  # same multiset; the order does not matter for a sum
-        per = np.where(st <= 1, piece, piece + st * K)   # extra: (steps-1) Newton + closing
-        per = np.where(st == 0, piece, per)              # OLS points still take the pass
-        total = float(np.sum(per))
+        st = np.asarray(steps)
+        second = np.any((st == 2))
+        per = np.where(st >= 3, st * float(K), 0.0)
+        total = float(np.sum(per)) + padded * _curve.BLOCK * (2 if second else 1)
     else:
         total = float(padded * K * (np.max(steps) + 1))
     return {"per_point": total / len(ps), "one_pass_limit_per_point": limit,
@@ -178,11 +178,18 @@ def run_case(task, ps, ridge, repeats, baseline_repeats, info):
     steps = np.asarray(curve.steps)
     evals = atom_evaluations(ps, steps, K, kernel["solver"] if kernel else "per-point vmap",
                              kernel["padded_points"] if kernel else len(ps))
-    # Work estimate: under vmap every lane runs max(steps) Newton iterations over all K pool
-    # atoms (the prefix mask is fused); ~9 flops per atom per step (h and h' in one pass, one
-    # division counted as one flop), plus a ~12-flop closing pass (df1, df2, bias).
-    flops = ((9.0 * float(steps.max()) + 12.0) * K
-             * (kernel["padded_points"] if kernel else len(ps)))
+    # Work estimate.  Per-point vmap: every lane runs max(steps) Newton iterations over all K
+    # pool atoms (the prefix mask is fused); ~9 flops per atom per step (h and h' in one
+    # pass, one division counted as one flop), plus a ~12-flop closing pass (df1, df2,
+    # bias).  Curve solver: ~(4 ORDER + 9) flops per atom evaluation (two divisions, the
+    # 2 ORDER + 2 powers and 2 ORDER + 3 sums of a table; fewer in a Newton pass).
+    if kernel and kernel["solver"] == "curve":
+        from asymptotics import _curve
+
+        flops = evals["per_point"] * len(ps) * (4.0 * _curve.ORDER + 9.0)
+    else:
+        flops = ((9.0 * float(steps.max()) + 12.0) * K
+                 * (kernel["padded_points"] if kernel else len(ps)))
     res = {
         "ridge": ridge, "points": int(len(ps)), "p_min": int(ps.min()), "p_max": int(ps.max()),
         "pool": int(K), "n": int(n),
