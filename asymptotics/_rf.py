@@ -318,7 +318,8 @@ def _atoms_grid(atoms: Atoms, index, n, ridge):
 
 def rf_dense_risk(task: RFTask, p=None, n=None, ridge=None, *, throw: bool = True,
                   method: str = "prefix",
-                  second_moment: str = "gaussian-equivalent") -> DenseRiskCurve:
+                  second_moment: str = "gaussian-equivalent",
+                  radial: bool = False) -> DenseRiskCurve:
     """Dense test risk of min-norm / ridge random features, conditional on ``W``, on a
     ``(p, n, ridge)`` grid (Gaussian equivalence; module docstring).
 
@@ -340,6 +341,12 @@ def rf_dense_risk(task: RFTask, p=None, n=None, ridge=None, *, throw: bool = Tru
     d = 60, P = 480, 2 widths: 1.4 s.  Memory: ``8 P^2`` bytes for ``M``.  The label second
     moment and the status rules are the same.
 
+    ``radial``: the radial correction for ReLU features at finite ``d``
+    (:mod:`asymptotics._rf_radial`; use it with ``second_moment="exact"``): min-norm
+    interpolation points (ridgeless ``p > n``) see the training noise ``sigma^2 d/(d-2)``,
+    least-squares points (ridgeless ``p < n``) the misspecification scaled by ``(d+2)/d``;
+    ridge points are unchanged.  Raises ``InputError`` for other activations.
+
     Returns a :class:`DenseRiskCurve`: ``risk`` is ``gamma^2`` (the total test risk, noise
     included), ``bias``/``variance`` its parts, and ``sigma_p2`` holds ``sigma_eff^2`` (the
     noise plus what the width-``p`` Gaussian equivalent cannot represent).  Ridgeless
@@ -360,6 +367,9 @@ def rf_dense_risk(task: RFTask, p=None, n=None, ridge=None, *, throw: bool = Tru
     check_choice("second_moment", second_moment, SECOND_MOMENTS)
     if not isinstance(task, RFTask):
         raise InputError(f"task: got {type(task).__name__}; allowed: a models.RFTask")
+    if radial:
+        return _radial_dense(task, p, n, ridge, throw=throw, method=method,
+                             second_moment=second_moment)
     p, n, ridge = task.grid_axes(p, n, ridge)
     shape, flat = _grid.broadcast_grid(p=p, n=n, ridge=ridge)
     widths, index = np.unique(flat["p"], return_inverse=True)
@@ -375,3 +385,29 @@ def rf_dense_risk(task: RFTask, p=None, n=None, ridge=None, *, throw: bool = Tru
         raise_if_failed(res["status"], "rf_dense_risk (fixed point)")
     return DenseRiskCurve(p=flat["p"].reshape(shape), n=flat["n"].reshape(shape),
                           ridge=flat["ridge"].reshape(shape), **res)
+
+
+def _radial_dense(task: RFTask, p, n, ridge, **kw) -> DenseRiskCurve:
+    """:func:`rf_dense_risk` with ``radial=True`` (:mod:`asymptotics._rf_radial`)."""
+    from ._rf_radial import check_radial, inflated_task, radial_moments
+
+    check_radial(task)
+    base = rf_dense_risk(task, p, n, ridge, **kw)
+    task_in, give_back = inflated_task(task)
+    infl = rf_dense_risk(task_in, p, n, ridge, **kw)
+    sigma2 = float(task.noise) ** 2
+    _, e_r4 = radial_moments(task.d)
+    ridgeless = base.ridge == 0
+    interp = ridgeless & (base.p > base.n)
+    ols = ridgeless & (base.p < base.n)
+    # least squares: excess (sigma^2 + E r^4 m^2) p/(n - p - 1), written on the theory's own
+    # variance factor (variance / sigma_eff^2) so that only the noise level changes
+    misfit = base.sigma_p2 - sigma2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(base.sigma_p2 > 0, base.variance / base.sigma_p2, 0.0)
+    ols_var = (sigma2 + e_r4 * misfit) * factor
+    variance = np.where(interp, infl.variance, np.where(ols, ols_var, base.variance))
+    sigma_p2 = np.where(interp, infl.sigma_p2 - give_back, base.sigma_p2)
+    risk = np.where(interp, infl.risk - give_back,
+                    np.where(ols, base.sigma_p2 + base.bias + ols_var, base.risk))
+    return dataclasses.replace(base, risk=risk, variance=variance, sigma_p2=sigma_p2)

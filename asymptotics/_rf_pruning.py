@@ -204,14 +204,22 @@ class RFPrunedRiskCurve:
 
 
 def rf_train_small(task: RFTask, keep, n=None, *,
-                   second_moment: str = "gaussian-equivalent") -> np.ndarray:
+                   second_moment: str = "gaussian-equivalent", radial: bool = False) -> np.ndarray:
     """OLS trained directly on the first ``keep`` features (a data-independent support):
     ``(E y^2 - c_S^T M_SS^{-1} c_S) (n - 1)/(n - keep - 1)`` (exact for the Gaussian
     equivalent; with ``second_moment="exact"``, ``M`` and ``c`` are the exact moments of the
     nonlinear features); ``inf`` at ``keep = n - 1``, NaN for ``keep >= n``.  Host side,
-    float64."""
+    float64.  ``radial``: the least-squares radial correction for ReLU
+    (:mod:`asymptotics._rf_radial`): the misspecification's share of the excess scaled by
+    ``(d+2)/d``."""
     models.require_x64("rf_train_small")
     check_choice("second_moment", second_moment, SECOND_MOMENTS)
+    if radial:
+        from ._rf_radial import check_radial
+
+        check_radial(task)
+        base = rf_train_small(task, keep, n, second_moment=second_moment)
+        return _radial_ols(task, base, keep, task.n if n is None else n)
     keep = check_int_range("keep", keep, 1, task.pool_size)
     spec = spectrum(task, second_moment, int(np.max(keep)))
     n = check_int_range("n", task.n if n is None else n, 1)
@@ -280,7 +288,8 @@ def _phi(z):
 def rf_pruned_risk(task: RFTask, p, keep, rule=RF_RULES, n=None, ridge=None, *,
                    retrain: str = "none", draws: int = DRAWS, key=None,
                    diagonal: bool = False, throw: bool = True,
-                   second_moment: str = "gaussian-equivalent") -> RFPrunedRiskCurve:
+                   second_moment: str = "gaussian-equivalent",
+                   radial: bool = False) -> RFPrunedRiskCurve:
     """Pruned (and fresh-retrained) test risk of random features by sampling the coordinate
     law, on a ``(p, keep, n, ridge)`` grid (module docstring), one compiled call.
 
@@ -308,6 +317,12 @@ def rf_pruned_risk(task: RFTask, p, keep, rule=RF_RULES, n=None, ridge=None, *,
         law, pruned, fresh-retrained and train-small risks): ``M`` and ``c`` are the exact
         moments of the nonlinear features (:func:`asymptotics._rf.exact_spectrum`; dense
         path, ``O(P^3)`` once plus one ``p x p`` ``eigh`` per width).
+      radial: the radial correction for ReLU at finite ``d`` (:mod:`asymptotics._rf_radial`;
+        with ``second_moment="exact"``): at min-norm interpolation points (ridgeless ``p >
+        n``) the coordinate law is drawn with the training noise ``sigma^2 d/(d-2)`` and the
+        test risk keeps ``sigma^2``; every least-squares refit (fresh, train-small) scales
+        the misspecification's share of its excess by ``(d+2)/d``.  Pruned risks at ridge or
+        ``p < n`` points are unchanged.  Not with ``diagonal``.
 
     Example:
       >>> task = models.RFTask.draw(jax.random.key(0), d=20, pool=100, n=40, noise=0.5)
@@ -328,6 +343,12 @@ def rf_pruned_risk(task: RFTask, p, keep, rule=RF_RULES, n=None, ridge=None, *,
                          + ", ".join(RF_RULES))
     draws = int(check_int_range("draws", draws, 2))
     check_choice("second_moment", second_moment, SECOND_MOMENTS)
+    if radial:
+        if diagonal:
+            raise InputError("radial: got diagonal=True; allowed: radial=True with sampling "
+                             "(diagonal=False)")
+        return _radial_pruned(task, p, keep, rules, n, ridge, retrain=retrain, draws=draws,
+                              key=key, throw=throw, second_moment=second_moment)
     if diagonal:
         if retrain == "fresh":
             raise InputError("retrain: 'fresh' needs sampled supports; allowed: "
@@ -442,3 +463,54 @@ def _diagonal_curve(task, p, keep, rules, n, ridge, throw, second_moment) -> RFP
     return RFPrunedRiskCurve(**grid, rules=rules, retrain="none", draws=0, kappa=kappa,
                              dense_risk=dense, risk=risk, stderr=zero, status=status,
                              pruned=risk, pruned_se=zero, train_small=small)
+
+
+def _radial_ols(task: RFTask, risk, keep, n):
+    """Least-squares risks ``(sigma^2 + m^2)(n-1)/(n-k-1)`` with the radial correction:
+    ``sigma^2 + m^2 + (sigma^2 + E[r^4] m^2) k/(n-k-1)`` (:mod:`asymptotics._rf_radial`)."""
+    from ._rf_radial import ols_excess, radial_moments
+
+    _, e_r4 = radial_moments(task.d)
+    sigma2 = float(task.noise) ** 2
+    k = np.asarray(keep, float)
+    nf = np.asarray(n, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        misfit = np.asarray(risk) * (nf - k - 1) / (nf - 1) - sigma2
+        out = sigma2 + misfit + ols_excess(sigma2, misfit, k, nf, e_r4)
+    return np.where(k < nf - 1, out, risk)
+
+
+def _radial_pruned(task, p, keep, rules, n, ridge, *, retrain, draws, key, throw,
+                   second_moment) -> RFPrunedRiskCurve:
+    """:func:`rf_pruned_risk` with ``radial=True`` (:mod:`asymptotics._rf_radial`)."""
+    from ._rf import rf_dense_risk
+    from ._rf_radial import check_radial, inflated_task, radial_moments
+
+    check_radial(task)
+    kw = dict(rule=rules, n=n, ridge=ridge, retrain=retrain, draws=draws, key=key, throw=throw,
+              second_moment=second_moment)
+    base = rf_pruned_risk(task, p, keep, **kw)
+    task_in, give_back = inflated_task(task)
+    infl = rf_pruned_risk(task_in, p, keep, **kw)
+    interp = (base.ridge == 0) & (base.p > base.n)
+    r_interp = interp[..., None]
+    dense = rf_dense_risk(task, p=base.p.ravel(), n=base.n.ravel(), ridge=base.ridge.ravel(),
+                          throw=False, second_moment=second_moment, radial=True)
+    pruned = np.where(r_interp, infl.pruned - give_back, base.pruned)
+    pruned_se = np.where(r_interp, infl.pruned_se, base.pruned_se)
+    status = np.where(r_interp, infl.status, base.status)
+    small = _radial_ols(task, base.train_small, base.keep, base.n)
+    fresh = fresh_se = None
+    if retrain == "fresh":
+        _, e_r4 = radial_moments(task.d)
+        k, nf = base.keep[..., None].astype(float), base.n[..., None].astype(float)
+        # the supports come from the (inflated) law of the dense fit; the refit is OLS
+        raw = np.where(r_interp, infl.fresh - give_back * (nf - 1) / (nf - k - 1), base.fresh)
+        fresh = _radial_ols(task, raw, k, nf)
+        slope = (1.0 + e_r4 * k / (nf - k - 1)) * (nf - k - 1) / (nf - 1)
+        fresh_se = np.where(r_interp, infl.fresh_se, base.fresh_se) * slope
+    return dataclasses.replace(
+        base, dense_risk=dense.risk.reshape(base.p.shape), pruned=pruned, pruned_se=pruned_se,
+        status=status, train_small=small, fresh=fresh, fresh_se=fresh_se,
+        risk=fresh if retrain == "fresh" else pruned,
+        stderr=fresh_se if retrain == "fresh" else pruned_se)

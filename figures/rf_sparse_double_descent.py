@@ -4,34 +4,33 @@ against the width p.
 Mathematics: ``docs/random_features.md``, worked example E3 (centred ReLU features of rows
 of W uniform on the sphere, d = 50, a normalised Gaussian teacher, n = 100, sigma = 0.5, the
 min-norm / OLS second layer pruned by magnitude to s = 40 weights).  Theory conditional on
-W, drawn twice: with the exact second moment of the nonlinear features (solid lines,
-``second_moment="exact"``, the finite-d correction) and with the Gaussian equivalent (dashed,
-the library default) -- dense risk ``asymptotics.rf_dense_risk``; magnitude-pruned and
-fresh-data-retrained risks ``asymptotics.rf_pruned_risk`` (means over draws of the coordinate
-law, common random numbers across widths); train-small (OLS on the first s features)
-``asymptotics.rf_train_small``.  Simulation: the actual nonlinear features, exact risks
-(``sims.rf_pruned_risk``, ``sims.rf_train_small_risk``), independent of the theory.  (a) dense
-and pruned without retraining; (b) pruned, then retrained by least squares on the kept
-features: on fresh data (theory and simulation) and on the same data that chose the support
-(simulation only: selection bias, no closed form for random features).  The train-small
-baseline (theory line, simulated band) is drawn in both panels; the dashed vertical line marks
-p = n, where the ridgeless risk diverges.
+W, drawn twice: with the exact second moment of the nonlinear features and the radial
+correction of ReLU features (solid lines, ``second_moment="exact", radial=True``, the finite-d
+theory; ``docs/random_features.md``, "Radial correction") and with the Gaussian equivalent
+(dashed, the library default) -- dense risk ``asymptotics.rf_dense_risk``; magnitude-pruned
+and fresh-data-retrained risks ``asymptotics.rf_pruned_risk`` (means over draws of the
+coordinate law, common random numbers across widths); train-small (OLS on the first s
+features) ``asymptotics.rf_train_small``.  Simulation: the actual nonlinear features, exact
+risks (``sims.rf_pruned_risk``, ``sims.rf_train_small_risk``), independent of the theory.
+(a) dense and pruned without retraining; (b) pruned, then retrained by least squares on the
+kept features: on fresh data (theory and simulation) and on the same data that chose the
+support (simulation only: selection bias, no closed form for random features).  The
+train-small baseline (theory line, simulated band) is drawn in both panels; the dashed
+vertical line marks p = n, where the ridgeless risk diverges.
 
-Agreement (``overparam.compare``), one rule per theory, none tuned: the exact-moment theory
+Agreement (``overparam.compare``), one rule per theory, none tuned: the finite-d theory
 ``|mc - theory| <= 3 s.e. + 2 %`` (the finite-n error of the deterministic equivalent, the
 project's float64 rule; rows ``*-exact-moment`` in the table); the Gaussian equivalent
 ``3 s.e. + 5 %`` (the upper end of its measured dense-risk error at d = 50, 2-5 %,
 ``docs/random_features.md``, E3).  Measured at the default settings (300 trials, 4096 draws,
 key 0; 2026-12-02), widths >= 2n (7 widths x dense, pruned, pruned + fresh refit): every
-point within its rule for both theories.  Inside +-2 s.e. with no allowance: exact-moment
-10/21 -- pruned 6/7 (z -0.4 to +3.0), fresh refit 4/7 (z +0.6 to +2.8), dense 0/7: the
-simulated dense risk sits 1.4-2.9 % above the exact-moment theory (z +2.5 to +4.0); Gaussian
-equivalent 7/21 (dense 4.0-4.9 % low).  Of the dense gap, ~0.4-0.9 % is the finite-n error of
-the deterministic equivalent (Gaussian features with exactly this ``M``, 2000 trials, sit that
-far above it) and the rest the non-Gaussianity of the ReLU features beyond their second
-moment, which no second-moment theory sees; both fall as d and n grow (panel (c) of
-``rf-proportional-limit``).  About 6.5 minutes on 2 shared cores (theory 5 min, most of it the
-exact-moment pruned theory).
+point within its rule for both theories, and **inside +-2 s.e. with no allowance: the
+finite-d theory 21/21** (z -1.1 to +1.7; train-small z -1.8), the Gaussian equivalent 7/21
+(dense 4.0-4.9 % low).  Without the radial correction the exact-moment theory was inside
++-2 s.e. at 10/21 (its dense risk 1.4-2.9 % low, z +2.5 to +4.0): the radius ``||x||`` of the
+Gaussian inputs fluctuates by ``(2/d)^(1/2)`` = 20 % at d = 50, which no second-moment theory
+sees; min-norm interpolation turns it into a training noise ``sigma^2 d/(d-2)``.  About 70 s
+on 2 cores (theory 60 s, most of it the exact-moment pruned theory, run twice).
 
     python figures/rf_sparse_double_descent.py [--trials 300] [--outdir out/rf_sparse_double_descent]
     overparam figure rf-sparse-double-descent
@@ -136,9 +135,11 @@ def main(argv=None) -> int:
     p_pruned = p_pruned[(p_pruned >= s) & (p_pruned <= P) & (p_pruned != n)].astype(int)
     dense_line = asy.rf_dense_risk(task, p=p_dense, throw=False)
     dense_th = asy.rf_dense_risk(task, p=p_mc, throw=False)            # the markers' theory
-    # the finite-d correction: the same theory with the exact feature second moment
-    exact_line = asy.rf_dense_risk(task, p=p_pruned, throw=False, second_moment="exact")
-    exact_th = asy.rf_dense_risk(task, p=p_mc, throw=False, second_moment="exact")
+    # the finite-d correction: the same theory with the exact feature second moment and the
+    # radial correction of ReLU features (asymptotics/_rf_radial.py)
+    exact_line = asy.rf_dense_risk(task, p=p_pruned, throw=False, second_moment="exact",
+                                   radial=True)
+    exact_th = asy.rf_dense_risk(task, p=p_mc, throw=False, second_moment="exact", radial=True)
     pruned = asy.rf_pruned_risk(task, p=p_pruned, keep=s, rule=(RULE,), retrain="fresh",
                                 draws=args.draws, key=jax.random.fold_in(key, 0), throw=False)
     baseline = float(asy.rf_train_small(task, keep=s, n=n))
@@ -147,8 +148,9 @@ def main(argv=None) -> int:
     p_exact = p_exact[(p_exact >= s) & (p_exact <= P) & (p_exact != n)].astype(int)
     pruned_ex = asy.rf_pruned_risk(task, p=p_exact, keep=s, rule=(RULE,), retrain="fresh",
                                    draws=args.draws, key=jax.random.fold_in(key, 0), throw=False,
-                                   second_moment="exact")
-    baseline_ex = float(asy.rf_train_small(task, keep=s, n=n, second_moment="exact"))
+                                   second_moment="exact", radial=True)
+    baseline_ex = float(asy.rf_train_small(task, keep=s, n=n, second_moment="exact",
+                                           radial=True))
     t_th = time.perf_counter() - t0
 
     # ---- simulation: the actual nonlinear features
@@ -184,7 +186,7 @@ def main(argv=None) -> int:
         ex_rows.append(dict(p=int(p), n=n, ridge=0.0, keep=int(p), rule="dense" + EXACT_SUFFIX,
                            retrain="none", risk=float(exact_th.risk[i]), theory_stderr=0.0,
                            status=str(asy.status_names(exact_th.status[i])),
-                           theory_source="rf_dense_risk(second_moment='exact'), finite-d correction"))
+                           theory_source="rf_dense_risk(second_moment='exact', radial=True), finite-d"))
         ex_sim.append(sim_row(p, p, "dense" + EXACT_SUFFIX, "none", dst, (i,)))
         j = at[int(p)]
         for m, mode in enumerate(MODES):
@@ -208,7 +210,7 @@ def main(argv=None) -> int:
             ex_rows.append(dict(p=int(p), n=n, ridge=0.0, keep=s, rule=RULE + EXACT_SUFFIX,
                                 retrain=mode, risk=val if ok else "",
                                 theory_stderr=se if ok else "", status=str(_status(val)),
-                                theory_source=f"rf_pruned_risk(second_moment='exact'), mean of "
+                                theory_source=f"rf_pruned_risk(second_moment='exact', radial=True), mean of "
                                               f"{pruned_ex.draws} draws"
                                               + (", fresh-data refit" if mode == "fresh" else "")))
             ex_sim.append(sim_row(p, s, RULE + EXACT_SUFFIX, mode, st, (i, m)))
@@ -218,7 +220,7 @@ def main(argv=None) -> int:
     s_rows.append(sim_row(s, s, "train-small", "none", small, ()))
     ex_rows.append(dict(p=s, n=n, ridge=0.0, keep=s, rule="train-small" + EXACT_SUFFIX,
                         retrain="none", risk=baseline_ex, theory_stderr=0.0, status="converged",
-                        theory_source="rf_train_small(second_moment='exact')"))
+                        theory_source="rf_train_small(second_moment='exact', radial=True)"))
     ex_sim.append(sim_row(s, s, "train-small" + EXACT_SUFFIX, "none", small, ()))
     cmp_rows = (overparam.compare(t_rows, s_rows, value="risk", agreement=AGREEMENT).rows()
                 + overparam.compare(ex_rows, ex_sim, value="risk",
@@ -280,7 +282,7 @@ def main(argv=None) -> int:
     mean, se = st.mean, st.stderr
     fig, (ax_a, ax_b) = _plots.new_figure(ncols=2, width=4.7, height=3.9)
     pl, y = _common.split_at(exact_line.p, exact_line.risk, n)
-    ax_a.plot(pl, y, color=COLOR["dense"], lw=1.5, zorder=1, label="dense fit, theory")
+    ax_a.plot(pl, y, color=COLOR["dense"], lw=1.5, zorder=1, label="dense fit, theory (exact moments + radial)")
     pl, y = _common.split_at(dense_line.p, dense_line.risk, n)
     ax_a.plot(pl, y, color=COLOR["dense"], lw=0.9, ls=GE_STYLE, zorder=1,
               label="dense fit, Gaussian-equivalent theory")
@@ -290,7 +292,8 @@ def main(argv=None) -> int:
     pl, y = _common.split_at(pruned_ex.p, ex_val["none"], n)
     for ax, kw in ((ax_a, dict(lw=1.8, alpha=1.0)), (ax_b, dict(lw=1.0, alpha=0.45))):
         ax.plot(pl, y, color=COLOR["none"], zorder=2,
-                label="magnitude pruned, theory" + ("" if ax is ax_a else " (as in (a))"), **kw)
+                label="magnitude pruned, theory" + (" (exact moments + radial)" if ax is ax_a
+                                                      else " (as in (a))"), **kw)
     pl, y = _common.split_at(pruned.p, th_val["none"], n)
     ax_a.plot(pl, y, color=COLOR["none"], lw=0.9, ls=GE_STYLE, zorder=2,
               label="magnitude pruned, Gaussian-equivalent theory")
@@ -299,7 +302,7 @@ def main(argv=None) -> int:
                   label="magnitude pruned, simulation")
     pl, y = _common.split_at(pruned_ex.p, ex_val["fresh"], n)
     ax_b.plot(pl, y, color=COLOR["fresh"], lw=1.5, zorder=2,
-              label="pruned + retrain on fresh data, theory")
+              label="pruned + retrain on fresh data, theory (exact + radial)")
     pl, y = _common.split_at(pruned.p, th_val["fresh"], n)
     ax_b.plot(pl, y, color=COLOR["fresh"], lw=0.9, ls=GE_STYLE, zorder=2,
               label="pruned + retrain on fresh data, Gaussian-equivalent theory")

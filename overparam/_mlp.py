@@ -170,6 +170,7 @@ def problem(args) -> MLPProblem:
                              "--noise SIGMA and --d D (or --weights/--teacher)")
         ns = argparse.Namespace(**vars(args))
         ns.second_moment = "gaussian-equivalent"
+        ns.radial = False
         ns.activation = args.activation or "relu"
         if ns.weights is None and ns.pool is None:
             ns.pool = float(widths.max())

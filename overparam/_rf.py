@@ -30,8 +30,11 @@ included.  ``--second-moment`` chooses the theory's feature second moment: ``gau
 features, ``models.rf_feature_moments``, in the same general-covariance engine; a ``p x p``
 eigendecomposition per width), for dense and pruned risks alike (with ``--keep``: the coordinate
 law, the pruned, fresh-retrained and train-small risks of ``asymptotics.rf_pruned_risk(...,
-second_moment="exact")``).
-The sidecar records the choice under ``parameters.theory_second_moment``.
+second_moment="exact")``).  ``--radial`` adds the radial correction of ReLU features at finite
+``d`` (``radial=True``, ``asymptotics/_rf_radial.py``; with ``--second-moment exact`` the E3
+figure's theory passes through every simulation error bar at widths >= 2n).
+The sidecar records the choices under ``parameters.theory_second_moment`` and
+``parameters.theory_radial_correction``.
 """
 
 from __future__ import annotations
@@ -75,6 +78,11 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     g.add_argument("--second-moment", default="gaussian-equivalent",
                    help="theory's feature second moment: gaussian-equivalent (default) | exact "
                         "(finite-d correction: exact moments of the nonlinear features)")
+    g.add_argument("--radial", action="store_true",
+                   help="theory: the radial correction of ReLU features at finite d (use with "
+                        "--second-moment exact): min-norm interpolation sees the training noise "
+                        "sigma^2 d/(d-2), least-squares refits the misspecification times "
+                        "(d+2)/d; --activation relu only")
     g.add_argument("--n", type=float, nargs="+", required=True, help="sample size(s)")
     g.add_argument("--noise", type=float, required=True, help="noise standard deviation sigma")
     g.add_argument("--p", type=float, nargs="+", default=None,
@@ -120,6 +128,10 @@ def build_task(args) -> RFTask:
     if args.activation not in ACTIVATIONS:
         raise InputError(f"--activation: unknown name {args.activation!r}; allowed: one of "
                          + ", ".join(ACTIVATIONS))
+    if getattr(args, "radial", False) and args.activation != "relu":
+        raise InputError(f"--radial: got --activation {args.activation!r}; allowed: --activation "
+                         "relu (the correction needs a positively homogeneous activation of "
+                         "degree 1), or no --radial")
     centred = not args.uncentred
     files = (args.weights, args.teacher)
     if any(f is not None for f in files):
@@ -212,7 +224,7 @@ def _pruned_theory_rows(pr: RFProblem, args) -> list[dict]:
                                 n=pr.n[:, None], ridge=pr.ridge[:, None], rule=pr.rules,
                                 retrain=mode, draws=int(args.draws),
                                 key=jax.random.key(int(args.theory_seed)), throw=False,
-                                second_moment=args.second_moment)
+                                second_moment=args.second_moment, radial=args.radial)
         for row in th.rows():
             row["risk_stderr"] = row.pop("stderr")
             rows.append(row)
@@ -225,7 +237,7 @@ def theory(pr: RFProblem, args) -> list[dict]:
     if pr.keep is not None:
         return _pruned_theory_rows(pr, args)
     return asy.rf_dense_risk(pr.task, p=pr.p, n=pr.n, ridge=pr.ridge, throw=False,
-                             second_moment=args.second_moment).rows()
+                             second_moment=args.second_moment, radial=args.radial).rows()
 
 
 def simulate(pr: RFProblem, args) -> tuple[list[dict], str]:
@@ -269,7 +281,8 @@ def figure(pr: RFProblem, args, comparison, path) -> None:
     _linear.draw_dense_comparison(
         pr, args, comparison, path,
         line=lambda pf, nn, rr: asy.rf_dense_risk(task, p=pf, n=nn, ridge=rr, throw=False,
-                                                  second_moment=args.second_moment).risk,
+                                                  second_moment=args.second_moment,
+                                                  radial=args.radial).risk,
         ylabel=r"test risk $E\,(y - a^\top\phi(x))^2$",
         title=f"{task.name}, d={task.d}, $\\sigma$={float(task.noise):g}",
         parameters=parameters(pr, args))
@@ -305,7 +318,8 @@ def theory_second_moment(task: RFTask, second_moment: str) -> dict:
 def parameters(pr: RFProblem, args) -> dict:
     d = {k: v for k, v in vars(args).items() if k != "command"}
     return {"command": args.command, **d, "task": pr.task.describe(),
-            "theory_second_moment": theory_second_moment(pr.task, args.second_moment)}
+            "theory_second_moment": theory_second_moment(pr.task, args.second_moment),
+            "theory_radial_correction": bool(args.radial)}
 
 
 SETTING = Setting(

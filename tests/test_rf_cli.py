@@ -89,6 +89,8 @@ def test_bad_files(tmp_path, capsys, weights, teacher, needle):
     (["--d", "5", "--pool", "8", "--second-moment", "mehler"],
      "--second-moment: unknown value 'mehler'; allowed: one of 'gaussian-equivalent', 'exact'"),
     (["--weights", "nope.npy", "--teacher", "nope.npy"], "--weights: file 'nope.npy' not found"),
+    (["--d", "5", "--pool", "8", "--activation", "tanh", "--radial"],
+     "--radial: got --activation 'tanh'; allowed: --activation relu"),
 ])
 def test_bad_flags(tmp_path, capsys, argv, needle):
     err = _bad(tmp_path, capsys, argv + ["--n", "10", "--noise", "0.1"])
@@ -164,3 +166,31 @@ def test_pruned_contract(tmp_path, capsys):
     assert same and all(r["status"] == "no_theory" and r["z"] == "" for r in same)
     assert all(float(r["theory_stderr"]) > 0 for r in rows if r["retrain"] == "none")
     assert (tmp_path / "pc.png").exists()
+
+
+def test_radial_flag(tmp_path):
+    """``--radial``: the library's radial correction (asymptotics/_rf_radial.py), dense and
+    pruned rows, recorded in the sidecar."""
+    import jax
+
+    import asymptotics as asy
+    import models
+
+    common = ["--model", "rf", "--d", "12", "--pool", "60", "--weights-seed", "3", "--n", "20",
+              "--noise", "0.4", "--p", "10", "40", "60", "--second-moment", "exact"]
+    out = tmp_path / "r.csv"
+    assert cli.main(["theory", *common, "--radial", "--out", str(out)]) == 0
+    task = models.RFTask.draw(jax.random.key(3), d=12, pool=60, n=20, noise=0.4)
+    ref = asy.rf_dense_risk(task, p=[10, 40, 60], second_moment="exact", radial=True)
+    got = [float(r["dense_risk"]) for r in read(out)]
+    np.testing.assert_allclose(got, ref.risk, rtol=1e-12)
+    assert json.loads((tmp_path / "r.csv.json").read_text())["parameters"][
+        "theory_radial_correction"] is True
+    pr = tmp_path / "pr.csv"
+    assert cli.main(["theory", *common, "--radial", "--keep", "5", "--rule", "magnitude",
+                     "--retrain", "fresh", "--draws", "256", "--out", str(pr)]) == 0
+    ref = asy.rf_pruned_risk(task, p=[[10], [40], [60]], keep=[[5]], rule="magnitude",
+                             retrain="fresh", draws=256, key=jax.random.key(0),
+                             second_moment="exact", radial=True)
+    got = sorted((int(r["p"]), float(r["risk"])) for r in read(pr))
+    np.testing.assert_allclose([v for _, v in got], ref.risk.ravel(), rtol=1e-12)

@@ -58,7 +58,11 @@ def test_rf_sparse_double_descent_quick(tmp_path, capsys):
     assert set(ex) == {(p, m) for p in widths for m in ("none", "fresh")}
     small_ex = [r for r in rows if r["rule"] == "train-small-exact-moment"]
     assert float(small_ex[0]["theory"]) == pytest.approx(
-        float(asy.rf_train_small(task, keep=40, second_moment="exact")), rel=1e-12)
+        float(asy.rf_train_small(task, keep=40, second_moment="exact", radial=True)), rel=1e-12)
+    # ... with the radial correction of ReLU features (asymptotics/_rf_radial.py)
+    dense_ex = {int(r["p"]): float(r["theory"]) for r in rows if r["rule"] == "dense-exact-moment"}
+    np.testing.assert_allclose([dense_ex[p] for p in widths], asy.rf_dense_risk(
+        task, p=np.array(widths), second_moment="exact", radial=True).risk, rtol=1e-12)
     line = {int(r["p"]): float(r["risk"]) for r in lines if r["curve"] == "dense"}
     np.testing.assert_allclose([line[p] for p in widths], direct.risk, rtol=1e-10)
     out = capsys.readouterr().out
