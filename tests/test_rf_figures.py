@@ -66,7 +66,7 @@ def test_rf_sparse_double_descent_quick(tmp_path, capsys):
     line = {int(r["p"]): float(r["risk"]) for r in lines if r["curve"] == "dense"}
     np.testing.assert_allclose([line[p] for p in widths], direct.risk, rtol=1e-10)
     out = capsys.readouterr().out
-    assert "rf-sparse-double-descent, exact-moment theory: width >= 2n:" in out
+    assert "rf-sparse-double-descent, exact-moment + radial theory: width >= 2n:" in out
     assert "within 3 s.e. + 5%" in out and "within 3 s.e. + 2%" in out
 
 
