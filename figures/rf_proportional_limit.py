@@ -14,10 +14,12 @@ fluctuate at that rate; the spectrum of ``W`` converges faster).  (c) the simula
 actual nonlinear features, averaged over the same number of draws of ``(W, theta)``
 (``sims.rf_dense_risk_over_weights``: ``--trials`` data draws per draw, the two-level standard
 error), relative to the limit, with error bars of 2 s.e.; beside it the conditional theory
-averaged over those same draws, Gaussian equivalent and exact second moment
-(``second_moment="exact"``, the finite-``d`` correction).  As ``d`` grows the simulation
-approaches the limit (the Gaussian-equivalence error falls roughly like ``1/d``) and the
-exact-moment theory follows the simulation at every ``d``.
+averaged over those same draws: Gaussian equivalent, exact second moment
+(``second_moment="exact"``, the finite-``d`` correction) and, for ReLU, exact second moment
+with the radial correction (``radial=True``: the input radius turns into a training noise
+``sigma^2 d/(d-2)``, ``asymptotics/_rf_radial.py``).  As ``d`` grows the simulation
+approaches the limit (the Gaussian-equivalence error falls roughly like ``1/d``); the
+exact-moment theory follows it and the radial correction closes most of what is left.
 
     python figures/rf_proportional_limit.py [--draws 12] [--trials 40] [--outdir out/rf_proportional_limit]
     overparam figure rf-proportional-limit
@@ -116,13 +118,17 @@ def main(argv=None) -> int:
             wkey, jax.random.fold_in(key, 20_000 + d), d=d, pool=int(widths.max()), n=n,
             noise=noise, p=widths, draws=args.draws, trials=args.trials, activation=act)
         lim = asy.rf_limit_dense_risk(act, widths / d, n / d, noise)
-        ge, ex = [], []
+        ge, ex, rad = [], [], []
         for k in range(args.draws):      # the simulation's own draws (same keys)
             task = models.RFTask.draw(jax.random.fold_in(wkey, k), d=d, pool=int(widths.max()),
                                       n=n, noise=noise, activation=act)
             ge.append(asy.rf_dense_risk(task, p=widths).risk)
             ex.append(asy.rf_dense_risk(task, p=widths, second_moment="exact").risk)
+            if act == "relu":            # the radial correction needs a degree-1 activation
+                rad.append(asy.rf_dense_risk(task, p=widths, second_moment="exact",
+                                             radial=True).risk)
         ge, ex = np.array(ge), np.array(ex)
+        rad = np.array(rad) if rad else np.full_like(ex, np.nan)
         for i, p in enumerate(widths):
             sim_rows.append(dict(
                 d=d, p=int(p), n=n, psi1=p / d, psi2=n / d, draws=args.draws,
@@ -131,6 +137,8 @@ def main(argv=None) -> int:
                 exact_conditional_mean=float(ex[:, i].mean()),
                 exact_conditional_stderr=float(ex[:, i].std(ddof=1) / np.sqrt(args.draws)),
                 z_exact=float((mc.mean[i] - ex[:, i].mean()) / mc.stderr[i]),
+                radial_conditional_mean=float(rad[:, i].mean()),
+                z_radial=float((mc.mean[i] - rad[:, i].mean()) / mc.stderr[i]),
                 z_limit=float((mc.mean[i] - lim.risk[i]) / mc.stderr[i])))
     t_sim = time.perf_counter() - t_sim
 
@@ -206,8 +214,11 @@ def main(argv=None) -> int:
                       yerr=2 * np.array([r["mc_stderr"] / r["limit"] for r in sel]),
                       fmt="os"[j % 2], ms=4.5, color=_plots.COLORS[j], mfc="white", mew=1.2,
                       capsize=2, label=f"$\\psi_1$={a:g}: simulation, mean over draws $\\pm$2 s.e.")
-        ax_c.plot(ds * shift, rel("exact_conditional_mean"), "-", color=_plots.COLORS[j], lw=1.4,
+        ax_c.plot(ds * shift, rel("exact_conditional_mean"), "--", color=_plots.COLORS[j], lw=1.1,
                   label=f"$\\psi_1$={a:g}: theory, exact second moment")
+        if np.all(np.isfinite(rel("radial_conditional_mean"))):
+            ax_c.plot(ds * shift, rel("radial_conditional_mean"), "-", color=_plots.COLORS[j],
+                      lw=1.6, label=f"$\\psi_1$={a:g}: theory, exact second moment + radial")
         ax_c.plot(ds * shift, rel("ge_conditional_mean"), ":", color=_plots.COLORS[j], lw=1.4,
                   label=f"$\\psi_1$={a:g}: theory, Gaussian equivalent")
     ax_c.axhline(0.0, color="0.15", lw=1.0)
@@ -232,7 +243,9 @@ def main(argv=None) -> int:
     for r in sim_rows:
         print(f"simulation d={r['d']:>4} psi1={r['psi1']:g}: {r['mc_mean']:.4f} +- "
               f"{r['mc_stderr']:.4f}; exact-moment theory {r['exact_conditional_mean']:.4f} "
-              f"(z {r['z_exact']:+.1f}), Gaussian equivalent {r['ge_conditional_mean']:.4f}, "
+              f"(z {r['z_exact']:+.1f}), with the radial correction "
+              f"{r['radial_conditional_mean']:.4f} (z {r['z_radial']:+.1f}), Gaussian "
+              f"equivalent {r['ge_conditional_mean']:.4f}, "
               f"limit {r['limit']:.4f} (z {r['z_limit']:+.1f})")
     print(f"rf-proportional-limit: {len(rows)} conditional points, {len(sim_rows)} simulated "
           f"({t_sim:.1f} s), total "
