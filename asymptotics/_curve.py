@@ -81,6 +81,8 @@ POLY_STEPS = 8
 Q_MAX = 0.5
 #: lanes of the vmapped Newton that finishes the points the tables do not certify.
 FALLBACK = 32
+#: rounds of anchor placement (the second places anchors among the points the first left).
+ROUNDS = 2
 
 _NS = 2 * ORDER + 3   # a_0..a_{ORDER+1}, c_0..c_ORDER
 
@@ -321,19 +323,23 @@ def dense_curve_sums(lam, beta2, p, n, ridge):
     # factor of it on most spectra: 0.65-0.72 on a power law, 0.53 on a two-level one, exact
     # on a flat one); round 2, only where round 1 left points: anchors among those points,
     # placed by round 1's series estimates (the estimate is poor when the pool mixes scales
-    # in no order: 2.5 to 220 times kappa on a log-uniform spectrum in random order)
-    kap, df1, df2, shrink, cert, steps = solve_round(root, kappa_est)
-    left = root & ~cert
-    better = jnp.where(left & jnp.isfinite(kap) & (kap > 0), kap, kappa_est)
+    # in no order: 2.5 to 220 times kappa on a log-uniform spectrum in random order).  One
+    # loop body for both rounds: compiled once.
+    def one_round(state):
+        r, kap, df1, df2, shrink, cert, steps, active, est = state
+        k2, a2, d2, s2, c2, st2 = solve_round(active, est)
+        pick = lambda new, old: jnp.where(c2, new, old)  # noqa: E731
+        kap = jnp.where(active, k2, kap)
+        left = active & ~c2
+        est = jnp.where(left & jnp.isfinite(kap) & (kap > 0), kap, est)
+        return (r + 1, kap, pick(a2, df1), pick(d2, df2), pick(s2, shrink), cert | c2,
+                jnp.where(active, steps + st2, steps), left, est)
 
-    def second(_):
-        k2, a2, d2, s2, c2, st2 = solve_round(left, better)
-        pick = lambda x, y: jnp.where(c2, y, x)  # noqa: E731
-        return (pick(kap, k2), pick(df1, a2), pick(df2, d2), pick(shrink, s2), cert | c2,
-                jnp.where(left, st2 + steps, steps))
-
-    kap, df1, df2, shrink, cert, steps = lax.cond(
-        jnp.sum(left) > 0, second, lambda _: (kap, df1, df2, shrink, cert, steps), None)
+    zero = jnp.zeros((m,), dtype)
+    state = (jnp.zeros((), jnp.int32), zero, zero, zero, zero, jnp.zeros((m,), bool),
+             jnp.zeros((m,), jnp.int32), root, kappa_est)
+    state = lax.while_loop(lambda st: (st[0] < ROUNDS) & jnp.any(st[7]), one_round, state)
+    _, kap, df1, df2, shrink, cert, steps, _, _ = state
     steps = jnp.where(no_root, 0, steps).astype(jnp.int32)
     todo = root & ~cert
     ok = no_root | cert
