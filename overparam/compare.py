@@ -254,7 +254,7 @@ def compare(theory, simulation, *, value: str | None = None, prefix: str = "risk
     for s in srows:
         t = index.get(_key(s, keys))
         if t is None:
-            raise ValueError(f"compare: theory and simulation grids differ: no theory row for "
+            raise ValueError("compare: theory and simulation grids differ: no theory row for "
                              + ", ".join(f"{k}={s[k]}" for k in keys))
         v = t.get(value, "")
         th.append(float(v) if v not in ("", None) else np.nan)

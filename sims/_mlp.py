@@ -581,7 +581,7 @@ def mlp_ensemble(data, widths, keep_fraction=(1.0,), *, seeds: int, key: jax.Arr
 
 def _assemble(outs, groups, data, teacher, widths, keep, smalls, seeds, records, ft_records,
               frozen, parameters) -> MLPSimulation:
-    W, K = widths.size, keep.size
+    W = widths.size
 
     def gather(get):
         arrs = [None] * W
