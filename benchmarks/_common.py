@@ -113,25 +113,25 @@ def block(tree):
     return tree
 
 
+def _repeat(fn, repeats: int, clock) -> list[float]:
+    """``clock`` seconds of ``repeats`` calls of ``fn`` (results blocked on)."""
+    times = []
+    for _ in range(repeats):
+        t0 = clock()
+        block(fn())
+        times.append(clock() - t0)
+    return times
+
+
 def cpu_time(fn, repeats: int) -> list[float]:
     """CPU seconds of this process (all threads) for ``repeats`` calls of ``fn`` (blocked on):
     the fair measure when the baseline's BLAS is held to one thread and JAX uses every core."""
-    times = []
-    for _ in range(repeats):
-        t0 = time.process_time()
-        block(fn())
-        times.append(time.process_time() - t0)
-    return times
+    return _repeat(fn, repeats, time.process_time)
 
 
 def time_call(fn, repeats: int) -> list[float]:
     """Wall-clock seconds of ``repeats`` calls of ``fn`` (results blocked on)."""
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        block(fn())
-        times.append(time.perf_counter() - t0)
-    return times
+    return _repeat(fn, repeats, time.perf_counter)
 
 
 def first_call(fn) -> tuple[float, object]:

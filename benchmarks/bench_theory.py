@@ -74,17 +74,6 @@ def scipy_curve(lam, beta2, noise2, n, ps, ridge):
 
 
 # ----------------------------------------------------------------------------- benchmark
-def cpu_times(fn, repeats: int) -> list[float]:
-    """CPU seconds (this process, all threads) of ``repeats`` calls: on a shared machine
-    far steadier than wall-clock time, which counts the time other jobs hold the cores."""
-    out = []
-    for _ in range(max(1, repeats)):
-        t0 = time.process_time()
-        _common.block(fn())
-        out.append(time.process_time() - t0)
-    return out
-
-
 def atom_evaluations(ps, steps, K: int, solver: str, padded: int) -> dict:
     """Atom evaluations (one division by ``lambda_i + kappa`` each) per grid point, against
     the one-pass limit ``sum_p p / points`` (module README, "Why ...").
@@ -147,7 +136,7 @@ def run_case(task, ps, ridge, repeats, baseline_repeats, info):
         fn = _dense._dense_curve_grid if curve_path else _dense._dense_grid
         _common.block(fn(*args))
         ktimes = _common.time_call(lambda: fn(*args), repeats)
-        kcpu = cpu_times(lambda: fn(*args), repeats)
+        kcpu = _common.cpu_time(lambda: fn(*args), repeats)
         kernel = {**_common.summary(ktimes), "padded_points": int(len(padded["p"])),
                   "solver": "curve" if curve_path else "per-point vmap",
                   "cpu_median_s": statistics.median(kcpu), "cpu_all_s": kcpu}
@@ -161,8 +150,8 @@ def run_case(task, ps, ridge, repeats, baseline_repeats, info):
     btimes += _common.time_call(lambda: scipy_curve(lam, beta2, noise2, n, ps, ridge),
                                 baseline_repeats - 1)
     t_base = statistics.median(btimes)
-    bcpu = cpu_times(lambda: scipy_curve(lam, beta2, noise2, n, ps, ridge), baseline_repeats)
-    jcpu = cpu_times(call, repeats)
+    bcpu = _common.cpu_time(lambda: scipy_curve(lam, beta2, noise2, n, ps, ridge), baseline_repeats)
+    jcpu = _common.cpu_time(call, repeats)
 
     # --- agreement
     assert np.all(curve.status == asy.Status.CONVERGED), "JAX theory: unconverged points"
