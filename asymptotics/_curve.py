@@ -127,6 +127,26 @@ def _sum_terms(terms, axes):
     return lax.reduce(tuple(terms), zero, lambda x, y: tuple(a + b for a, b in zip(x, y)), axes)
 
 
+def blocked_pool(lam, g):
+    """The pool in blocks of :data:`BLOCK` features: ``(lam_pad, g_pad, lam_blocks, g_blocks,
+    block_min)``.  ``*_pad`` have a spare block (the partial block of any ``p <= K`` is a
+    static-size slice; padding ``lambda = 1``, ``g = 0`` adds nothing to a masked sum),
+    ``*_blocks`` are ``(blocks, BLOCK)``, ``block_min[b]`` the smallest ``lambda`` of the first
+    ``b`` blocks (``inf`` for ``b = 0``)."""
+    dtype = lam.dtype
+    K = lam.shape[0]
+    blocks = -(-K // BLOCK)
+    pad = blocks * BLOCK - K
+    lam_pad = jnp.concatenate([lam, jnp.ones((pad + BLOCK,), dtype)])
+    g_pad = jnp.concatenate([g, jnp.zeros((pad + BLOCK,), dtype)])
+    lam_blocks = lam_pad[:blocks * BLOCK].reshape(blocks, BLOCK)
+    g_blocks = g_pad[:blocks * BLOCK].reshape(blocks, BLOCK)
+    real = (jnp.arange(blocks * BLOCK) < K).reshape(blocks, BLOCK)
+    block_min = jnp.concatenate([jnp.full((1,), jnp.inf, dtype),
+                                 lax.cummin(jnp.min(jnp.where(real, lam_blocks, jnp.inf), 1))])
+    return lam_pad, g_pad, lam_blocks, g_blocks, block_min
+
+
 def _anchor_tables(lam_blocks, g_blocks, ka):
     """``(blocks + 1, anchors, _NS)``: row ``b`` holds, for every anchor ``ka[j]``, the
     coefficients of the first ``b BLOCK`` features (cumulative block sums, leading zero
@@ -263,15 +283,7 @@ def dense_curve_sums(lam, beta2, p, n, ridge):
     K = lam.shape[0]
     m = p.shape[0]
     g = lam * beta2
-    blocks = -(-K // BLOCK)
-    pad = blocks * BLOCK - K
-    lam_pad = jnp.concatenate([lam, jnp.ones((pad + BLOCK,), dtype)])
-    g_pad = jnp.concatenate([g, jnp.zeros((pad + BLOCK,), dtype)])
-    lam_blocks = lam_pad[:blocks * BLOCK].reshape(blocks, BLOCK)
-    g_blocks = g_pad[:blocks * BLOCK].reshape(blocks, BLOCK)
-    real = (jnp.arange(blocks * BLOCK) < K).reshape(blocks, BLOCK)
-    block_min = jnp.concatenate([jnp.full((1,), jnp.inf, dtype),
-                                 lax.cummin(jnp.min(jnp.where(real, lam_blocks, jnp.inf), 1))])
+    lam_pad, g_pad, lam_blocks, g_blocks, block_min = blocked_pool(lam, g)
     csum = jnp.concatenate([jnp.zeros((1,), dtype), jnp.cumsum(lam)])
 
     p = jnp.minimum(jnp.asarray(p, jnp.int32), K)

@@ -50,17 +50,7 @@ def _tables_for(lam, beta2, kappas):
     """The anchor tables of ``asymptotics._curve`` at ``kappas`` (and the padded arrays)."""
     from asymptotics import _curve
 
-    K = lam.shape[0]
-    blocks = -(-K // _curve.BLOCK)
-    pad = blocks * _curve.BLOCK - K
-    g = lam * beta2
-    lam_pad = jnp.concatenate([lam, jnp.ones(pad + _curve.BLOCK)])
-    g_pad = jnp.concatenate([g, jnp.zeros(pad + _curve.BLOCK)])
-    lb = lam_pad[:blocks * _curve.BLOCK].reshape(blocks, _curve.BLOCK)
-    gb = g_pad[:blocks * _curve.BLOCK].reshape(blocks, _curve.BLOCK)
-    real = (jnp.arange(blocks * _curve.BLOCK) < K).reshape(blocks, _curve.BLOCK)
-    bmin = jnp.concatenate([jnp.full((1,), jnp.inf),
-                            jax.lax.cummin(jnp.min(jnp.where(real, lb, jnp.inf), 1))])
+    lam_pad, g_pad, lb, gb, bmin = _curve.blocked_pool(lam, lam * beta2)
     return _curve._anchor_tables(lb, gb, jnp.asarray(kappas)), lam_pad, g_pad, bmin
 
 
